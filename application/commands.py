@@ -1,0 +1,140 @@
+"""Commands: what a caller asks the application to do, with who asks and why.
+
+Commands carry plain values already shaped for the domain; the interface layer builds them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID
+
+from ledgerdesk.domain.audit import Actor, AuditMeta
+from ledgerdesk.domain.channel import Channel
+from ledgerdesk.domain.message import Attachment
+from ledgerdesk.domain.ticket_values import Category, Priority, TicketStatus
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    tenant: str
+    actor: Actor
+    command_id: str
+    correlation_id: str
+    causation_id: str | None = None
+    reason: str | None = None
+    # True when the caller chose the command id (Idempotency-Key): a repeat returns the first result.
+    idempotent: bool = False
+
+    def meta(self) -> AuditMeta:
+        return AuditMeta(
+            tenant=self.tenant,
+            actor=self.actor,
+            command_id=self.command_id,
+            correlation_id=self.correlation_id,
+            causation_id=self.causation_id,
+            reason=self.reason,
+        )
+
+
+@dataclass(frozen=True)
+class CustomerHints:
+    email: str | None = None
+    phone: str | None = None
+    name: str | None = None
+    tier: str | None = None
+
+
+@dataclass(frozen=True)
+class ReceiveInboundMessage:
+    context: CommandContext
+    channel: Channel
+    external_thread_id: str
+    external_user_id: str
+    external_message_id: str
+    text: str
+    sent_at: datetime
+    customer: CustomerHints = CustomerHints()
+    order_id: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    subject: str | None = None
+
+
+@dataclass(frozen=True)
+class OpenTicket:
+    context: CommandContext
+    subject: str
+    customer_id: UUID | None = None
+    customer: CustomerHints | None = None
+    channel: Channel = Channel.OTHER
+    priority: Priority = Priority.NORMAL
+    category: Category | None = None
+    tags: tuple[str, ...] = ()
+    order_id: str | None = None
+
+
+@dataclass(frozen=True)
+class TicketCommand:
+    context: CommandContext
+    ticket_id: UUID
+    expected_version: int | None = field(default=None, kw_only=True)
+
+
+@dataclass(frozen=True)
+class ReplyToTicket(TicketCommand):
+    text: str
+
+
+@dataclass(frozen=True)
+class AddInternalNote(TicketCommand):
+    text: str
+
+
+@dataclass(frozen=True)
+class AssignTicket(TicketCommand):
+    agent_id: str | None = None
+    team_id: str | None = None
+
+
+@dataclass(frozen=True)
+class UnassignTicket(TicketCommand):
+    pass
+
+
+@dataclass(frozen=True)
+class ChangeTicketStatus(TicketCommand):
+    status: TicketStatus
+
+
+@dataclass(frozen=True)
+class ChangeTicketPriority(TicketCommand):
+    priority: Priority
+
+
+@dataclass(frozen=True)
+class CategoriseTicket(TicketCommand):
+    category: Category
+
+
+@dataclass(frozen=True)
+class RetagTicket(TicketCommand):
+    add: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LinkOrder(TicketCommand):
+    order_id: str
+
+
+@dataclass(frozen=True)
+class MergeTicket(TicketCommand):
+    into_ticket_id: UUID
+
+
+@dataclass(frozen=True)
+class RateTicket(TicketCommand):
+    score: int
+    comment: str | None = None
+
+
+Command = ReceiveInboundMessage | OpenTicket | TicketCommand

@@ -1,0 +1,18 @@
+"""Errors the application raises besides the domain's own."""
+from ledgerdesk.domain.errors import DomainError
+
+
+class NotFound(DomainError):
+    """No such aggregate for this tenant (another tenant's counts as none)."""
+
+
+class IdempotencyKeyReused(DomainError):
+    """The command id was used before for a different command."""
+
+
+class ConcurrencyConflict(DomainError):
+    """Concurrent writers kept winning; the caller may retry."""
+
+
+class Forbidden(DomainError):
+    """The caller's role may not issue this command."""

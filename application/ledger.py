@@ -1,0 +1,177 @@
+"""The Ledger: ledgerdesk's eventsourcing application, where every command is executed.
+
+A command runs its handler against a unit of work and everything it changed is saved in
+one call, so a command is applied whole or not at all. Conflicts at the store decide the
+races: a receipt for a retried command or a redelivered message already there, or another
+writer got in first (then the command runs again on fresh state).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from typing import Any, Callable
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
+
+from ledgerdesk.domain.conversation import Conversation
+from ledgerdesk.domain.customer import Customer
+from ledgerdesk.domain.receipts import CommandReceipt, MessageReceipt
+from ledgerdesk.domain.ticket import Ticket
+
+from . import commands as c
+from .errors import ConcurrencyConflict, IdempotencyKeyReused, NotFound
+from .event_views import describe
+from .intake import receive_inbound_message
+from .ports import Clock, system_clock
+from .ticket_handlers import TICKET_HANDLERS, open_ticket
+from .transcodings import register_domain_transcodings
+from .unit_of_work import UnitOfWork
+
+MAX_ATTEMPTS = 8
+# Aggregates whose events make up a tenant's public log; receipts and claims are bookkeeping.
+FEED_AGGREGATES = (Ticket, Conversation, Customer)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: dict[str, Any]
+    position: int | None
+    replayed: bool = False
+
+
+def fingerprint(command: Any) -> str:
+    payload = {k: v for k, v in asdict(command).items() if k != "context"}
+    text = json.dumps([type(command).__name__, payload], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class Ledger(Application):
+    name = "Ledger"
+
+    def __init__(self, env: dict[str, str] | None = None, clock: Clock = system_clock, default_phone_region: str | None = None):
+        super().__init__(env)
+        self.clock = clock
+        self.default_phone_region = default_phone_region
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        register_domain_transcodings(transcoder)
+
+    # -- commands -------------------------------------------------------------------------
+
+    def execute(self, command: Any) -> Outcome:
+        ctx: c.CommandContext = command.context
+        if ctx.idempotent:
+            earlier = self._earlier_answer(command)
+            if earlier is not None:
+                return earlier
+        handler = self._handler_for(command)
+        for _ in range(MAX_ATTEMPTS):
+            uow = UnitOfWork(self.repository, ctx.meta(), self.clock())
+            result = handler(uow, command)
+            changed = uow.changed()
+            if ctx.idempotent:
+                changed.append(CommandReceipt.record(uow.meta, uow.at, type(command).__name__, fingerprint(command), result))
+            if not changed:
+                return Outcome(result, position=None)
+            try:
+                recordings = self.save(*changed)
+            except IntegrityError:
+                earlier = self._earlier_answer(command)
+                if earlier is not None:
+                    return earlier
+                continue  # another writer moved an aggregate on: decide again on fresh state
+            return Outcome(result, position=recordings[-1].notification.id)
+        raise ConcurrencyConflict("the aggregates kept changing under this command; retry it")
+
+    def _handler_for(self, command: Any) -> Callable[[UnitOfWork, Any], dict[str, Any]]:
+        if isinstance(command, c.ReceiveInboundMessage):
+            return lambda uow, cmd: receive_inbound_message(uow, cmd, self.default_phone_region)
+        if isinstance(command, c.OpenTicket):
+            return lambda uow, cmd: open_ticket(uow, cmd, self.default_phone_region)
+        return TICKET_HANDLERS[type(command)]
+
+    def _earlier_answer(self, command: Any) -> Outcome | None:
+        """What a retried command or a redelivered message answered the first time, if it came before."""
+        ctx: c.CommandContext = command.context
+        if ctx.idempotent:
+            receipt = self._find(CommandReceipt.id_for(ctx.tenant, ctx.command_id))
+            if isinstance(receipt, CommandReceipt):
+                if receipt.fingerprint != fingerprint(command):
+                    raise IdempotencyKeyReused(
+                        f"the Idempotency-Key {ctx.command_id!r} was used for a different command ({receipt.command_type})",
+                        field="Idempotency-Key",
+                    )
+                return Outcome(receipt.result, position=None, replayed=True)
+        if isinstance(command, c.ReceiveInboundMessage):
+            receipt = self._find(MessageReceipt.id_for(ctx.tenant, command.channel, command.external_message_id.strip()))
+            if isinstance(receipt, MessageReceipt):
+                result = {
+                    "customer_id": str(receipt.customer_id),
+                    "conversation_id": str(receipt.conversation_id),
+                    "ticket_id": str(receipt.ticket_id),
+                    "message_id": str(receipt.message_id),
+                    "duplicate": True,
+                }
+                return Outcome(result, position=None, replayed=True)
+        return None
+
+    def _find(self, aggregate_id: UUID) -> Aggregate | None:
+        try:
+            return self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+
+    # -- queries --------------------------------------------------------------------------
+
+    def aggregate(self, tenant: str, kind: type[Aggregate], aggregate_id: UUID) -> Any:
+        found = self._find(aggregate_id)
+        if not isinstance(found, kind) or getattr(found, "tenant", None) != tenant:
+            raise NotFound(f"no {kind.__name__.lower()} {aggregate_id}", field="id")
+        return found
+
+    def history(self, tenant: str, kind: type[Aggregate], aggregate_id: UUID, after_version: int, limit: int) -> dict[str, Any]:
+        """An aggregate's events after a version, oldest first, one page at a time."""
+        events = list(self.events.get(aggregate_id, gt=after_version, limit=limit + 1))
+        if after_version == 0 and not events:
+            raise NotFound(f"no {kind.__name__.lower()} {aggregate_id}", field="id")
+        first = events[0] if events else None
+        if first is not None and (first.meta.tenant != tenant or not isinstance(first, kind.Event)):  # type: ignore[attr-defined]
+            raise NotFound(f"no {kind.__name__.lower()} {aggregate_id}", field="id")
+        if first is None:
+            self.aggregate(tenant, kind, aggregate_id)  # a page past the end of a real aggregate is empty, not 404
+        page = events[:limit]
+        return {
+            "items": [describe(e) for e in page],
+            "next_after_version": page[-1].originator_version if len(events) > limit else None,
+        }
+
+    def feed(self, tenant: str, after: int, limit: int, scan_limit: int = 5000) -> dict[str, Any]:
+        """The tenant's slice of the global log after a position.
+
+        Other tenants' events are skipped, so the answer says how far the scan reached:
+        resuming from `next_after` misses nothing and repeats nothing.
+        """
+        items: list[dict[str, Any]] = []
+        position = after
+        scanned = 0
+        head = self.recorder.max_notification_id() or 0
+        while len(items) < limit and scanned < scan_limit and position < head:
+            batch = self.recorder.select_notifications(
+                start=position, limit=min(max(limit * 2, 100), scan_limit - scanned), inclusive_of_start=False
+            )
+            if not batch:
+                break
+            for notification in batch:
+                position = notification.id
+                scanned += 1
+                event = self.mapper.to_domain_event(notification)
+                if event.meta.tenant == tenant and isinstance(event, tuple(a.Event for a in FEED_AGGREGATES)):  # type: ignore[attr-defined]
+                    items.append(describe(event, position=notification.id))
+                    if len(items) == limit:
+                        break
+        return {"items": items, "next_after": position, "head": head}

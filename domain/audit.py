@@ -1,0 +1,44 @@
+"""Audit metadata carried by every event: who or what issued the command, and why.
+
+`AuditMeta` is a value object stored inside each event, so the history of any aggregate
+answers "who did this, with which command, prompted by which event" without joins.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+EVENT_ID_NAMESPACE = uuid5(NAMESPACE_URL, "https://ledgerdesk.invalid/events")
+
+
+class ActorKind(StrEnum):
+    INTEGRATOR = "integrator"
+    AGENT = "agent"
+    POLICY = "policy"
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: ActorKind
+    id: str
+
+
+@dataclass(frozen=True)
+class AuditMeta:
+    tenant: str
+    actor: Actor
+    command_id: str
+    correlation_id: str
+    causation_id: str | None = None
+    reason: str | None = None
+
+    def caused_by(self, event_id: UUID) -> AuditMeta:
+        """The same command's metadata for an event that another event of this command caused."""
+        return replace(self, causation_id=str(event_id))
+
+
+def event_id(originator_id: UUID, originator_version: int) -> UUID:
+    """A stable id for a stored event, derived from its place in its aggregate's sequence."""
+    return uuid5(EVENT_ID_NAMESPACE, f"{originator_id}:{originator_version}")

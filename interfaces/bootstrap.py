@@ -1,0 +1,31 @@
+"""The one wiring place: settings, the Ledger application and the HTTP app are put together here."""
+from __future__ import annotations
+
+import json
+import secrets
+
+from ledgerdesk.application.ledger import Ledger
+from ledgerdesk.application.ports import Clock, system_clock
+
+from .settings import ApiKey, Role, Settings
+
+
+def build_ledger(settings: Settings, clock: Clock = system_clock) -> Ledger:
+    return Ledger(env=settings.eventsourcing_env(), clock=clock, default_phone_region=settings.default_phone_region)
+
+
+def ensure_dev_key(settings: Settings) -> tuple[Settings, str | None]:
+    """With no key configured, a development key for a `demo` tenant, kept beside the database."""
+    if settings.api_keys:
+        return settings, None
+    path = settings.dev_key_path()
+    if path.exists():
+        stored = json.loads(path.read_text())
+        key, entry = stored["key"], ApiKey(**stored["entry"])
+    else:
+        key = "dev-" + secrets.token_urlsafe(24)
+        entry = ApiKey(tenant="demo", actor="demo-admin", role=Role.ADMIN)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"key": key, "entry": entry.model_dump(mode="json")}))
+        path.chmod(0o600)
+    return settings.model_copy(update={"api_keys": {key: entry}}), key

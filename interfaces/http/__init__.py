@@ -1,0 +1,1 @@
+"""The FastAPI HTTP API under /v1: translate requests into commands and queries, answer in JSON."""

@@ -1,0 +1,80 @@
+"""Request dependencies shared by every route: the ledger, and the caller as a command context."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from ledgerdesk.application.commands import CommandContext
+from ledgerdesk.application.errors import Forbidden
+from ledgerdesk.application.ledger import Ledger
+from ledgerdesk.domain.audit import Actor, ActorKind
+from ledgerdesk.domain.errors import InvalidValue
+from ledgerdesk.interfaces.settings import ApiKey, Role
+
+ACTOR_KIND_OF_ROLE = {Role.INTEGRATOR: ActorKind.INTEGRATOR, Role.AGENT: ActorKind.AGENT, Role.ADMIN: ActorKind.AGENT}
+
+
+def get_ledger(request: Request) -> Ledger:
+    return request.app.state.ledger
+
+
+def get_principal(request: Request) -> ApiKey:
+    return request.scope["state"]["principal"]
+
+
+def _header_value(value: str | None, name: str) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    if not value or len(value) > 255:
+        raise InvalidValue(f"the {name} header has 1 to 255 characters", field=name)
+    return value
+
+
+@dataclass(frozen=True)
+class Caller:
+    key: ApiKey
+    idempotency_key: str | None
+    correlation_id: str | None
+    causation_id: str | None
+
+    @property
+    def tenant(self) -> str:
+        return self.key.tenant
+
+    def context(self, reason: str | None = None) -> CommandContext:
+        """The audit context of a command; auditors only read."""
+        kind = ACTOR_KIND_OF_ROLE.get(self.key.role)
+        if kind is None:
+            raise Forbidden(f"the {self.key.role} role only reads", field="Authorization")
+        command_id = self.idempotency_key or str(uuid.uuid4())
+        return CommandContext(
+            tenant=self.key.tenant,
+            actor=Actor(kind, self.key.actor),
+            command_id=command_id,
+            correlation_id=self.correlation_id or command_id,
+            causation_id=self.causation_id,
+            reason=reason,
+            idempotent=self.idempotency_key is not None,
+        )
+
+
+def get_caller(
+    principal: Annotated[ApiKey, Depends(get_principal)],
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    correlation_id: Annotated[str | None, Header(alias="X-Correlation-Id")] = None,
+    causation_id: Annotated[str | None, Header(alias="X-Causation-Id")] = None,
+) -> Caller:
+    return Caller(
+        principal,
+        _header_value(idempotency_key, "Idempotency-Key"),
+        _header_value(correlation_id, "X-Correlation-Id"),
+        _header_value(causation_id, "X-Causation-Id"),
+    )
+
+
+LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+CallerDep = Annotated[Caller, Depends(get_caller)]

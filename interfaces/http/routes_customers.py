@@ -1,0 +1,26 @@
+"""Customers and conversations: current state."""
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter
+
+from ledgerdesk.domain.conversation import Conversation
+from ledgerdesk.domain.customer import Customer
+
+from . import schemas as s
+from .deps import CallerDep, LedgerDep
+from .views import conversation_view, customer_view
+
+router = APIRouter(prefix="/v1", tags=["customers"])
+
+
+@router.get("/customers/{customer_id}", response_model=s.CustomerOut, summary="A customer and their identities")
+def get_customer(customer_id: UUID, caller: CallerDep, ledger: LedgerDep) -> dict[str, Any]:
+    return customer_view(ledger.aggregate(caller.tenant, Customer, customer_id))
+
+
+@router.get("/conversations/{conversation_id}", response_model=s.ConversationOut, summary="A conversation's state")
+def get_conversation(conversation_id: UUID, caller: CallerDep, ledger: LedgerDep) -> dict[str, Any]:
+    return conversation_view(ledger.aggregate(caller.tenant, Conversation, conversation_id))

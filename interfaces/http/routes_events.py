@@ -1,0 +1,27 @@
+"""The tenant's slice of the global ordered event log, for integrators to follow."""
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from . import schemas as s
+from .deps import CallerDep, LedgerDep
+
+router = APIRouter(prefix="/v1", tags=["events"])
+
+
+@router.get(
+    "/events",
+    response_model=s.FeedPage,
+    summary="Events after a position, in log order",
+    description="Resume from `next_after`: a follower that does so misses nothing and sees nothing twice. "
+    "`next_after` can move past `after` with no items when only other tenants' events lay in between.",
+)
+def events(
+    caller: CallerDep,
+    ledger: LedgerDep,
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    return ledger.feed(caller.tenant, after, limit)

@@ -1,0 +1,136 @@
+"""Ticket commands and queries: /v1/tickets."""
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Response
+
+from ledgerdesk.application import commands as c
+from ledgerdesk.application.ledger import Ledger
+from ledgerdesk.domain.ticket import Ticket
+
+from . import schemas as s
+from .deps import CallerDep, LedgerDep
+from .views import ticket_view
+
+router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
+
+
+def _run(ledger: Ledger, command: Any) -> dict[str, Any]:
+    outcome = ledger.execute(command)
+    return {**outcome.result, "position": outcome.position}
+
+
+@router.post("", status_code=201, response_model=s.CommandAnswer, summary="Open a ticket")
+def open_ticket(body: s.OpenTicketIn, caller: CallerDep, ledger: LedgerDep) -> dict[str, Any]:
+    customer = c.CustomerHints(**body.customer.model_dump()) if body.customer else None
+    return _run(
+        ledger,
+        c.OpenTicket(
+            caller.context(body.reason),
+            subject=body.subject,
+            customer_id=body.customer_id,
+            customer=customer,
+            channel=body.channel,
+            priority=body.priority,
+            category=body.category,
+            tags=tuple(body.tags),
+            order_id=body.order_id,
+        ),
+    )
+
+
+@router.get("/{ticket_id}", response_model=s.TicketOut, summary="A ticket's current state")
+def get_ticket(ticket_id: UUID, caller: CallerDep, ledger: LedgerDep) -> dict[str, Any]:
+    return ticket_view(ledger.aggregate(caller.tenant, Ticket, ticket_id))
+
+
+@router.get("/{ticket_id}/history", response_model=s.HistoryPage, summary="Every event of a ticket, with audit metadata")
+def get_history(
+    ticket_id: UUID,
+    caller: CallerDep,
+    ledger: LedgerDep,
+    after_version: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    return ledger.history(caller.tenant, Ticket, ticket_id, after_version, limit)
+
+
+@router.post("/{ticket_id}/replies", response_model=s.CommandAnswer, summary="Send a public reply")
+def reply(ticket_id: UUID, body: s.TextIn, caller: CallerDep, ledger: LedgerDep) -> dict[str, Any]:
+    ctx = caller.context(body.reason)
+    return _run(ledger, c.ReplyToTicket(ctx, ticket_id, text=body.text, expected_version=body.expected_version))
+
+
+@router.post("/{ticket_id}/notes", response_model=s.CommandAnswer, summary="Add an internal note")
+def add_note(ticket_id: UUID, body: s.TextIn, caller: CallerDep, ledger: LedgerDep) -> dict[str, Any]:
+    ctx = caller.context(body.reason)
+    return _run(ledger, c.AddInternalNote(ctx, ticket_id, text=body.text, expected_version=body.expected_version))
+
+
+@router.post("/{ticket_id}/assignment", response_model=s.CommandAnswer, summary="Assign an agent, or transfer to a team")
+def assign(ticket_id: UUID, body: s.AssignmentIn, caller: CallerDep, ledger: LedgerDep) -> dict[str, Any]:
+    ctx = caller.context(body.reason)
+    command = c.AssignTicket(
+        ctx, ticket_id, agent_id=body.agent_id, team_id=body.team_id, expected_version=body.expected_version
+    )
+    return _run(ledger, command)
+
+
+@router.delete("/{ticket_id}/assignment", response_model=s.CommandAnswer, summary="Unassign the agent")
+def unassign(
+    ticket_id: UUID,
+    caller: CallerDep,
+    ledger: LedgerDep,
+    expected_version: Annotated[int | None, Query(ge=1)] = None,
+    reason: Annotated[str | None, Query(max_length=1000)] = None,
+) -> dict[str, Any]:
+    return _run(ledger, c.UnassignTicket(caller.context(reason), ticket_id, expected_version=expected_version))
+
+
+@router.post("/{ticket_id}/status", response_model=s.CommandAnswer, summary="Change the status")
+def change_status(ticket_id: UUID, body: s.StatusIn, caller: CallerDep, ledger: LedgerDep) -> dict[str, Any]:
+    ctx = caller.context(body.reason)
+    return _run(ledger, c.ChangeTicketStatus(ctx, ticket_id, status=body.status, expected_version=body.expected_version))
+
+
+@router.post("/{ticket_id}/priority", response_model=s.CommandAnswer, summary="Change the priority")
+def change_priority(ticket_id: UUID, body: s.PriorityIn, caller: CallerDep, ledger: LedgerDep) -> dict[str, Any]:
+    ctx = caller.context(body.reason)
+    command = c.ChangeTicketPriority(ctx, ticket_id, priority=body.priority, expected_version=body.expected_version)
+    return _run(ledger, command)
+
+
+@router.post("/{ticket_id}/category", response_model=s.CommandAnswer, summary="Change the category")
+def categorise(ticket_id: UUID, body: s.CategoryIn, caller: CallerDep, ledger: LedgerDep) -> dict[str, Any]:
+    ctx = caller.context(body.reason)
+    command = c.CategoriseTicket(ctx, ticket_id, category=body.category, expected_version=body.expected_version)
+    return _run(ledger, command)
+
+
+@router.post("/{ticket_id}/tags", response_model=s.CommandAnswer, summary="Add and remove tags")
+def retag(ticket_id: UUID, body: s.TagsIn, caller: CallerDep, ledger: LedgerDep) -> dict[str, Any]:
+    ctx = caller.context(body.reason)
+    command = c.RetagTicket(ctx, ticket_id, add=tuple(body.add), remove=tuple(body.remove), expected_version=body.expected_version)
+    return _run(ledger, command)
+
+
+@router.post("/{ticket_id}/orders", response_model=s.CommandAnswer, summary="Link an order")
+def link_order(ticket_id: UUID, body: s.OrderIn, caller: CallerDep, ledger: LedgerDep) -> dict[str, Any]:
+    ctx = caller.context(body.reason)
+    return _run(ledger, c.LinkOrder(ctx, ticket_id, order_id=body.order_id, expected_version=body.expected_version))
+
+
+@router.post("/{ticket_id}/merge", response_model=s.CommandAnswer, summary="Merge into another ticket")
+def merge(ticket_id: UUID, body: s.MergeIn, caller: CallerDep, ledger: LedgerDep) -> dict[str, Any]:
+    ctx = caller.context(body.reason)
+    command = c.MergeTicket(ctx, ticket_id, into_ticket_id=body.into_ticket_id, expected_version=body.expected_version)
+    return _run(ledger, command)
+
+
+@router.post("/{ticket_id}/rating", response_model=s.CommandAnswer, summary="Record the customer's CSAT rating")
+def rate(ticket_id: UUID, body: s.RatingIn, caller: CallerDep, ledger: LedgerDep) -> dict[str, Any]:
+    ctx = caller.context(body.reason)
+    command = c.RateTicket(ctx, ticket_id, score=body.score, comment=body.comment, expected_version=body.expected_version)
+    return _run(ledger, command)

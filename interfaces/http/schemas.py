@@ -1,0 +1,208 @@
+"""Request and response bodies of the HTTP API; separate from the domain objects they carry."""
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from ledgerdesk.domain.channel import Channel
+from ledgerdesk.domain.ticket_values import Category, Priority, TicketStatus
+
+Text = Annotated[str, Field(min_length=1, max_length=64_000)]
+ExternalId = Annotated[str, Field(min_length=1, max_length=512)]
+Reason = Annotated[str | None, Field(default=None, max_length=1000, description="why, for the audit trail")]
+ExpectedVersion = Annotated[
+    int | None, Field(default=None, ge=1, description="the ticket version you saw; a stale one is a 409")
+]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CustomerIn(Body):
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=64)
+    name: str | None = Field(default=None, max_length=200)
+    tier: str | None = Field(default=None, max_length=32)
+
+
+class AttachmentIn(Body):
+    name: str = Field(min_length=1, max_length=255)
+    content_type: str = Field(min_length=3, max_length=255)
+    size: int = Field(ge=0)
+
+
+class InboundMessageIn(Body):
+    channel: Channel
+    external_thread_id: ExternalId
+    external_user_id: Annotated[str, Field(min_length=1, max_length=256)]
+    external_message_id: ExternalId
+    text: Annotated[str, Field(max_length=64_000)]
+    sent_at: AwareDatetime
+    customer: CustomerIn | None = None
+    order_id: str | None = Field(default=None, min_length=1, max_length=128)
+    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=100)
+    subject: str | None = Field(default=None, max_length=300)
+    reason: Reason = None
+
+
+class IntakeAnswer(BaseModel):
+    customer_id: UUID
+    conversation_id: UUID
+    ticket_id: UUID
+    message_id: UUID
+    duplicate: bool
+    position: int | None = None
+
+
+class OpenTicketIn(Body):
+    subject: Annotated[str, Field(min_length=1, max_length=300)]
+    customer_id: UUID | None = None
+    customer: CustomerIn | None = None
+    channel: Channel = Channel.OTHER
+    priority: Priority = Priority.NORMAL
+    category: Category | None = None
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    order_id: str | None = Field(default=None, min_length=1, max_length=128)
+    reason: Reason = None
+
+
+class TicketCommandIn(Body):
+    expected_version: ExpectedVersion = None
+    reason: Reason = None
+
+
+class TextIn(TicketCommandIn):
+    text: Text
+
+
+class AssignmentIn(TicketCommandIn):
+    agent_id: str | None = Field(default=None, min_length=1, max_length=128)
+    team_id: str | None = Field(default=None, min_length=1, max_length=128)
+
+
+class StatusIn(TicketCommandIn):
+    status: TicketStatus
+
+
+class PriorityIn(TicketCommandIn):
+    priority: Priority
+
+
+class CategoryIn(TicketCommandIn):
+    category: Category
+
+
+class TagsIn(TicketCommandIn):
+    add: list[str] = Field(default_factory=list, max_length=50)
+    remove: list[str] = Field(default_factory=list, max_length=50)
+
+
+class OrderIn(TicketCommandIn):
+    order_id: Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class MergeIn(TicketCommandIn):
+    into_ticket_id: UUID
+
+
+class RatingIn(TicketCommandIn):
+    score: int = Field(ge=1, le=5)
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class CommandAnswer(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    ticket_id: UUID
+    version: int
+    position: int | None = None
+
+
+class ActorOut(BaseModel):
+    kind: str
+    id: str
+
+
+class EventOut(BaseModel):
+    id: UUID
+    type: str
+    aggregate_id: UUID
+    version: int
+    position: int | None = None
+    occurred_at: str
+    tenant: str
+    actor: ActorOut
+    command_id: str
+    correlation_id: str
+    causation_id: str | None
+    reason: str | None
+    data: dict
+
+
+class HistoryPage(BaseModel):
+    items: list[EventOut]
+    next_after_version: int | None
+
+
+class FeedPage(BaseModel):
+    items: list[EventOut]
+    next_after: int
+    head: int
+
+
+class RatingOut(BaseModel):
+    score: int
+    comment: str | None
+
+
+class TicketOut(BaseModel):
+    id: UUID
+    version: int
+    status: TicketStatus
+    priority: Priority
+    category: Category | None
+    subject: str
+    channel: Channel
+    customer_id: UUID
+    assignee_id: str | None
+    team_id: str | None
+    tags: list[str]
+    order_ids: list[str]
+    conversation_ids: list[UUID]
+    merged_into: UUID | None
+    merged_ticket_ids: list[UUID]
+    rating: RatingOut | None
+    created_at: str
+    updated_at: str
+
+
+class IdentityOut(BaseModel):
+    kind: str
+    value: str
+    channel: str | None
+
+
+class CustomerOut(BaseModel):
+    id: UUID
+    version: int
+    display_name: str | None
+    tier: str | None
+    identities: list[IdentityOut]
+    merged_into: UUID | None
+    merged_customer_ids: list[UUID]
+    created_at: str
+
+
+class ConversationOut(BaseModel):
+    id: UUID
+    version: int
+    channel: Channel
+    external_thread_id: str
+    customer_id: UUID
+    ticket_id: UUID | None
+    inbound_count: int
+    outbound_count: int
+    closed: bool
+    created_at: str

@@ -1,0 +1,62 @@
+"""Settings, read once from the environment (LEDGERDESK_*). Nothing else reads os.environ."""
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Role(StrEnum):
+    INTEGRATOR = "integrator"
+    AGENT = "agent"
+    ADMIN = "admin"
+    AUDITOR = "auditor"
+
+
+class ApiKey(BaseModel):
+    tenant: str = Field(min_length=1, max_length=128)
+    actor: str = Field(min_length=1, max_length=128)
+    role: Role = Role.INTEGRATOR
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LEDGERDESK_", extra="ignore")
+
+    database_url: str = "sqlite:///./ledgerdesk.db"
+    api_keys: dict[str, ApiKey] = {}
+    default_phone_region: str | None = None
+    aggregate_cache_size: int = 20_000
+    postgres_pool_size: int = 10
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        """The eventsourcing library's own settings for the configured database."""
+        url = urlparse(self.database_url)
+        if url.scheme == "sqlite":
+            path = self.database_url[len("sqlite:///") :]
+            if not path:
+                raise ValueError("LEDGERDESK_DATABASE_URL: give a file, e.g. sqlite:///./ledgerdesk.db")
+            return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": path, "SQLITE_LOCK_TIMEOUT": "30",
+                    "AGGREGATE_CACHE_MAXSIZE": str(self.aggregate_cache_size)}
+        if url.scheme in ("postgresql", "postgres", "postgresql+psycopg"):
+            return {
+                "PERSISTENCE_MODULE": "eventsourcing.postgres",
+                "POSTGRES_DBNAME": url.path.lstrip("/") or "postgres",
+                "POSTGRES_HOST": url.hostname or "127.0.0.1",
+                "POSTGRES_PORT": str(url.port or 5432),
+                "POSTGRES_USER": unquote(url.username or "postgres"),
+                "POSTGRES_PASSWORD": unquote(url.password or ""),
+                "POSTGRES_POOL_SIZE": str(self.postgres_pool_size),
+                "POSTGRES_MAX_OVERFLOW": str(self.postgres_pool_size),
+                "POSTGRES_LOCK_TIMEOUT": "10",
+                "AGGREGATE_CACHE_MAXSIZE": str(self.aggregate_cache_size),
+            }
+        raise ValueError(f"LEDGERDESK_DATABASE_URL: unsupported scheme {url.scheme!r} (sqlite:/// or postgresql://)")
+
+    def dev_key_path(self) -> Path:
+        """Where `serve` keeps the development key when no key is configured: beside the database."""
+        if self.database_url.startswith("sqlite:///"):
+            return Path(self.database_url[len("sqlite:///") :] + ".dev-key")
+        return Path("ledgerdesk.dev-key")

@@ -1,0 +1,1 @@
+"""Alembic migrations for the tables ledgerdesk owns (the event tables belong to eventsourcing)."""

@@ -1,0 +1,118 @@
+"""Shared fixtures: a Ledger on each real backend, an HTTP client, and small helpers.
+
+PostgreSQL tests get one fresh database per session; each test works in its own tenant,
+so tests never see each other's data. Under CI=true an unreachable PostgreSQL fails the
+run instead of skipping it.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from ledgerdesk.application.ledger import Ledger
+from ledgerdesk.interfaces.bootstrap import build_ledger
+from ledgerdesk.interfaces.http.app import create_app
+from ledgerdesk.interfaces.settings import ApiKey, Role, Settings
+
+POSTGRES_URL = os.environ.get("LEDGERDESK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def random_ref(prefix: str = "") -> str:
+    return prefix + uuid.uuid4().hex[:10]
+
+
+class SteppingClock:
+    """A clock that moves a second forward at every reading, so event times are distinct and known."""
+
+    def __init__(self, start: datetime = datetime(2026, 11, 11, 0, 0, tzinfo=timezone.utc)) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(seconds=1)
+        return self.now
+
+
+def postgres_available() -> bool:
+    try:
+        with psycopg.connect(POSTGRES_URL, connect_timeout=3):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgres_database_url() -> Iterator[str]:
+    if not postgres_available():
+        message = f"PostgreSQL is not reachable at {POSTGRES_URL}"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: PostgreSQL tests must run)")
+        pytest.skip(message)
+    name = "ledgerdesk_test_" + uuid.uuid4().hex[:10]
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    yield POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/ledgerdesk.db"
+    return request.getfixturevalue("postgres_database_url")
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, api_keys={}, default_phone_region="CN")
+
+
+@pytest.fixture
+def clock() -> SteppingClock:
+    return SteppingClock()
+
+
+@pytest.fixture
+def ledger(settings: Settings, clock: SteppingClock) -> Iterator[Ledger]:
+    app = build_ledger(settings, clock)
+    yield app
+    app.close()
+
+
+class Keys:
+    """API keys of one test: a fresh tenant with each role, and a second tenant."""
+
+    def __init__(self) -> None:
+        self.tenant = random_ref("tenant-")
+        self.other_tenant = random_ref("tenant-")
+        self.integrator = random_ref("key-")
+        self.agent = random_ref("key-")
+        self.auditor = random_ref("key-")
+        self.other = random_ref("key-")
+
+    def config(self) -> dict[str, ApiKey]:
+        return {
+            self.integrator: ApiKey(tenant=self.tenant, actor="shop-connector", role=Role.INTEGRATOR),
+            self.agent: ApiKey(tenant=self.tenant, actor="agent-ada", role=Role.AGENT),
+            self.auditor: ApiKey(tenant=self.tenant, actor="auditor-ann", role=Role.AUDITOR),
+            self.other: ApiKey(tenant=self.other_tenant, actor="other-shop", role=Role.INTEGRATOR),
+        }
+
+
+@pytest.fixture
+def keys() -> Keys:
+    return Keys()
+
+
+@pytest.fixture
+def client(ledger: Ledger, keys: Keys) -> Iterator[TestClient]:
+    with TestClient(create_app(ledger, keys.config()), raise_server_exceptions=False) as c:
+        c.headers["Authorization"] = f"Bearer {keys.integrator}"
+        yield c
