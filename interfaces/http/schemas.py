@@ -130,7 +130,6 @@ class EventOut(BaseModel):
     type: str
     aggregate_id: UUID
     version: int
-    position: int | None = None
     occurred_at: str
     tenant: str
     actor: ActorOut
@@ -141,13 +140,17 @@ class EventOut(BaseModel):
     data: dict
 
 
+class FeedEventOut(EventOut):
+    position: int
+
+
 class HistoryPage(BaseModel):
     items: list[EventOut]
     next_after_version: int | None
 
 
 class FeedPage(BaseModel):
-    items: list[EventOut]
+    items: list[FeedEventOut]
     next_after: int
     head: int
 
