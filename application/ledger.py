@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
+import time
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
 from uuid import UUID
@@ -31,7 +33,11 @@ from .ticket_handlers import TICKET_HANDLERS, open_ticket
 from .transcodings import register_domain_transcodings
 from .unit_of_work import UnitOfWork
 
-MAX_ATTEMPTS = 8
+# Writers that lose a race on the same aggregate try again after a jittered, growing pause,
+# so under contention they take turns instead of colliding in lockstep.
+RETRY_BUDGET_SECONDS = 10.0
+FIRST_BACKOFF_SECONDS = 0.002
+MAX_BACKOFF_SECONDS = 0.1
 # Aggregates whose events make up a tenant's public log; receipts and claims are bookkeeping.
 FEED_AGGREGATES = (Ticket, Conversation, Customer)
 
@@ -70,7 +76,9 @@ class Ledger(Application):
             if earlier is not None:
                 return earlier
         handler = self._handler_for(command)
-        for _ in range(MAX_ATTEMPTS):
+        deadline = time.monotonic() + RETRY_BUDGET_SECONDS
+        backoff = FIRST_BACKOFF_SECONDS
+        while True:
             uow = UnitOfWork(self.repository, ctx.meta(), self.clock())
             result = handler(uow, command)
             changed = uow.changed()
@@ -84,9 +92,13 @@ class Ledger(Application):
                 earlier = self._earlier_answer(command)
                 if earlier is not None:
                     return earlier
-                continue  # another writer moved an aggregate on: decide again on fresh state
+                # Another writer moved an aggregate on: decide again on fresh state.
+                if time.monotonic() + backoff > deadline:
+                    raise ConcurrencyConflict("the aggregates kept changing under this command; retry it") from None
+                time.sleep(random.uniform(0, backoff))
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+                continue
             return Outcome(result, position=recordings[-1].notification.id)
-        raise ConcurrencyConflict("the aggregates kept changing under this command; retry it")
 
     def _handler_for(self, command: Any) -> Callable[[UnitOfWork, Any], dict[str, Any]]:
         if isinstance(command, c.ReceiveInboundMessage):
