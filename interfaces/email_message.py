@@ -68,10 +68,7 @@ def _parse(raw: bytes, received_at: datetime) -> ParsedEmail:
         raise UnparseableEmail("missing or empty; it is the dedupe key, so none is invented", "Message-ID")
     thread_id = _first_id(_raw_header(msg, "References")) or _first_id(_raw_header(msg, "In-Reply-To"))
     sender_email, sender_name = _sender(msg)
-    body = msg.get_body(preferencelist=("plain",))
-    text = _newlines(_decode(body)).rstrip() if body is not None else ""
-    if body is None and (body := msg.get_body(preferencelist=("html",))) is not None:
-        text = _html_to_text(_decode(body))
+    body, text = _body(msg)
     parts = list(_attachment_parts(msg))
     if msg.get_content_maintype() != "multipart" and body is not msg:
         parts = [msg]  # a single-part email whose only content is a file
@@ -122,13 +119,22 @@ def _sent_at(msg: EmailMessage, received_at: datetime) -> datetime:
     return sent if sent.utcoffset() is not None else sent.replace(tzinfo=UTC)
 
 
+def _body(msg: EmailMessage) -> tuple[EmailMessage | None, str]:
+    if (part := msg.get_body(preferencelist=("plain",))) is not None:
+        return part, _decode(part).rstrip()
+    if (part := msg.get_body(preferencelist=("html",))) is not None:
+        return part, _html_to_text(_decode(part))
+    return None, ""
+
+
 def _decode(part: EmailMessage) -> str:
     payload = part.get_payload(decode=True) or b""
     charset = part.get_content_charset() or "utf-8"
     try:
-        return payload.decode(_CHARSET_SUPERSETS.get(charset, charset))
+        text = payload.decode(_CHARSET_SUPERSETS.get(charset, charset))
     except (LookupError, UnicodeDecodeError):  # mislabelled or unknown charset: keep what text we can
-        return payload.decode("utf-8", errors="replace")
+        text = payload.decode("utf-8", errors="replace")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _attachment_parts(part: EmailMessage):
@@ -181,18 +187,15 @@ class _HTMLText(HTMLParser):
 
 def _html_to_text(markup: str) -> str:
     parser = _HTMLText()
-    parser.feed(_newlines(markup))
+    parser.feed(markup)
     parser.close()
     lines = (" ".join(line.split()) for line in "".join(parser.chunks).split("\n"))
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
-def _newlines(text: str) -> str:
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
 def _clean(text: str) -> str:
-    # 8-bit header bytes arrive as surrogate escapes and PostgreSQL text cannot hold NUL; both would fail later.
+    # Raw 8-bit header bytes arrive as surrogate escapes and utf-7 can yield lone surrogates; neither encodes
+    # to UTF-8 later, and PostgreSQL text cannot hold NUL.
     try:
         text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     except UnicodeEncodeError:
