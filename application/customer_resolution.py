@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 from ledgerdesk.domain.customer import Customer
+from ledgerdesk.domain.errors import IllegalTransition
 from ledgerdesk.domain.identity import Identity, IdentityClaim
 
 from .commands import CustomerHints
 from .unit_of_work import UnitOfWork
-
-MAX_MERGE_HOPS = 16
 
 
 def identities_from_hints(hints: CustomerHints, default_phone_region: str | None) -> list[Identity]:
@@ -20,11 +19,13 @@ def identities_from_hints(hints: CustomerHints, default_phone_region: str | None
 
 
 def _current(uow: UnitOfWork, customer: Customer) -> Customer:
-    """Follows merges to the surviving customer."""
-    for _ in range(MAX_MERGE_HOPS):
-        if customer.merged_into is None:
-            return customer
+    """Follows merges, however many, to the surviving customer."""
+    seen = {customer.id}
+    while customer.merged_into is not None:
         customer = uow.get(Customer, customer.merged_into, field="customer_id")
+        if customer.id in seen:
+            raise IllegalTransition(f"customer merges form a cycle at {customer.id}", field="customer_id")
+        seen.add(customer.id)
     return customer
 
 

@@ -101,11 +101,17 @@ class Customer(Aggregate):
             tier=_checked_tier(tier),
         )
 
+    def _require_current(self) -> None:
+        if self.merged_into is not None:
+            raise IllegalTransition(f"the customer was merged into customer {self.merged_into}", field="customer_id")
+
     def add_identity(self, meta: AuditMeta, at: datetime, identity: Identity) -> None:
+        self._require_current()
         if identity not in self.identities:
             self.trigger_event(self.IdentityAdded, timestamp=at, meta=meta, identity=identity)
 
     def update_profile(self, meta: AuditMeta, at: datetime, display_name: str | None, tier: str | None) -> None:
+        self._require_current()
         name, tier = _checked_name(display_name), _checked_tier(tier)
         changed_name = name if name is not None and name != self.display_name else None
         changed_tier = tier if tier is not None and tier != self.tier else None
