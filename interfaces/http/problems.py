@@ -58,11 +58,7 @@ def on_validation_error(request: Request, exc: RequestValidationError) -> JSONRe
 
 
 def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    return problem(exc.status_code, "http-error", str(exc.detail), str(exc.detail), headers_field(exc))
-
-
-def headers_field(exc: StarletteHTTPException) -> str | None:
-    return getattr(exc, "field", None)
+    return problem(exc.status_code, "http-error", str(exc.detail), str(exc.detail))
 
 
 def on_unexpected(request: Request, exc: Exception) -> JSONResponse:

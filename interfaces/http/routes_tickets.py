@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query
 
 from ledgerdesk.application import commands as c
 from ledgerdesk.application.ledger import Ledger

@@ -69,7 +69,7 @@ def test_a_message_naming_two_known_customers_merges_them(client):
 
 def test_the_next_message_in_a_thread_joins_its_unsolved_ticket(client):
     first = inbound(client)
-    thread, user = client.get(f"/v1/conversations/{first['conversation_id']}").json()["external_thread_id"], None
+    thread = client.get(f"/v1/conversations/{first['conversation_id']}").json()["external_thread_id"]
     second = inbound(client, external_thread_id=thread, text="还在吗？")
 
     assert second["ticket_id"] == first["ticket_id"]
@@ -97,7 +97,7 @@ def test_a_customer_reply_reopens_a_solved_ticket_and_a_closed_one_gets_a_follow
 
 def test_attachments_only_message_is_accepted(client):
     answer = inbound(client, text="", attachments=[{"name": "photo.jpg", "content_type": "image/jpeg", "size": 2048}])
-    events = client.get(f"/v1/events", params={"after": 0, "limit": 1000}).json()["items"]
+    events = client.get("/v1/events", params={"after": 0, "limit": 1000}).json()["items"]
     received = [e for e in events if e["type"] == "Conversation.InboundMessageReceived" and e["aggregate_id"] == answer["conversation_id"]]
     assert received[0]["data"]["attachments"] == [{"name": "photo.jpg", "content_type": "image/jpeg", "size": 2048}]
 
