@@ -1,6 +1,7 @@
 """The one wiring place: settings, the Ledger application and the HTTP app are put together here."""
 from __future__ import annotations
 
+import gc
 import json
 import secrets
 
@@ -29,3 +30,16 @@ def ensure_dev_key(settings: Settings) -> tuple[Settings, str | None]:
         path.write_text(json.dumps({"key": key, "entry": entry.model_dump(mode="json")}))
         path.chmod(0o600)
     return settings.model_copy(update={"api_keys": {key: entry}}), key
+
+
+def tune_garbage_collector() -> None:
+    """Fewer, cheaper collections for a long-running server.
+
+    A history read allocates thousands of short-lived objects; with the default threshold
+    each few reads trigger a collection that walks the whole aggregate cache, which is what
+    the slowest requests were waiting for. Objects alive after start-up are frozen out of
+    collections altogether. Memory stays flat (see bench/: soak RSS).
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)

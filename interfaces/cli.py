@@ -6,7 +6,7 @@ import json
 import sys
 from uuid import UUID
 
-from .bootstrap import build_ledger, ensure_dev_key
+from .bootstrap import build_ledger, ensure_dev_key, tune_garbage_collector
 from .settings import Settings
 
 
@@ -26,7 +26,9 @@ def serve(args: argparse.Namespace) -> int:
         print(f"ledgerdesk: no LEDGERDESK_API_KEYS set; development key for tenant 'demo' (kept in {settings.dev_key_path()}):")
         print(f"  export LEDGERDESK_KEY={dev_key}")
     print(f"ledgerdesk: events in {settings.database_url}; API on http://{args.host}:{args.port} (docs at /docs)", flush=True)
-    uvicorn.run(create_app(ledger, settings.api_keys), host=args.host, port=args.port, access_log=args.access_log, log_level="info")
+    app = create_app(ledger, settings.api_keys, settings.worker_threads)
+    tune_garbage_collector()
+    uvicorn.run(app, host=args.host, port=args.port, access_log=args.access_log, log_level="info")
     return 0
 
 

@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     default_phone_region: str | None = None
     aggregate_cache_size: int = 20_000
     postgres_pool_size: int = 10
+    worker_threads: int = 40
 
     def eventsourcing_env(self) -> dict[str, str]:
         """The eventsourcing library's own settings for the configured database."""

@@ -1,6 +1,10 @@
 """The FastAPI application, built from a ready Ledger and the configured API keys."""
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
 from fastapi import FastAPI
 
 from ledgerdesk.application.ledger import Ledger
@@ -10,8 +14,16 @@ from . import problems, routes_customers, routes_events, routes_intake, routes_t
 from .auth import ApiKeyAuth
 
 
-def create_app(ledger: Ledger, api_keys: dict[str, ApiKey]) -> FastAPI:
+def create_app(ledger: Ledger, api_keys: dict[str, ApiKey], worker_threads: int = 40) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Commands run in the thread pool. Past a few threads they only queue for the GIL,
+        # and a thread that holds the database's write lock then waits for the GIL as well.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = worker_threads
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="ledgerdesk",
         version="0.1.0",
         description="Event-sourced ticketing core for omnichannel customer support. "

@@ -1,12 +1,13 @@
 """The tenant's slice of the global ordered event log, for integrators to follow."""
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from . import schemas as s
 from .deps import CallerDep, LedgerDep
+from .responses import PlainJSON
 
 router = APIRouter(prefix="/v1", tags=["events"])
 
@@ -23,5 +24,5 @@ def events(
     ledger: LedgerDep,
     after: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> dict[str, Any]:
-    return ledger.feed(caller.tenant, after, limit)
+) -> PlainJSON:
+    return PlainJSON(ledger.feed(caller.tenant, after, limit))

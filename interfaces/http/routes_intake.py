@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from ledgerdesk.application import commands as c
@@ -14,17 +14,17 @@ from ledgerdesk.domain.message import Attachment
 from ..email_message import UnparseableEmail, parse_email
 from . import schemas as s
 from .deps import CallerDep, LedgerDep
+from .responses import PlainJSON
 
 router = APIRouter(prefix="/v1", tags=["intake"])
 
 MAX_EMAIL_BYTES = 25 * 1024 * 1024
 
 
-def _take_in(ledger: Any, command: c.ReceiveInboundMessage, response: Response) -> dict[str, Any]:
+def _take_in(ledger: Any, command: c.ReceiveInboundMessage) -> PlainJSON:
     outcome = ledger.execute(command)
     # A redelivered message (or a retried request) appends nothing and answers 200.
-    response.status_code = 200 if outcome.replayed else 201
-    return {**outcome.result, "position": outcome.position}
+    return PlainJSON({**outcome.result, "position": outcome.position}, status_code=200 if outcome.replayed else 201)
 
 
 @router.post(
@@ -34,7 +34,7 @@ def _take_in(ledger: Any, command: c.ReceiveInboundMessage, response: Response) 
     summary="Take in one message from any channel",
     responses={200: {"model": s.IntakeAnswer, "description": "a redelivery: nothing appended"}},
 )
-def inbound_message(body: s.InboundMessageIn, response: Response, caller: CallerDep, ledger: LedgerDep) -> dict[str, Any]:
+def inbound_message(body: s.InboundMessageIn, caller: CallerDep, ledger: LedgerDep) -> PlainJSON:
     hints = c.CustomerHints(**body.customer.model_dump()) if body.customer else c.CustomerHints()
     command = c.ReceiveInboundMessage(
         caller.context(body.reason),
@@ -49,7 +49,7 @@ def inbound_message(body: s.InboundMessageIn, response: Response, caller: Caller
         attachments=tuple(Attachment(a.name, a.content_type, a.size) for a in body.attachments),
         subject=body.subject,
     )
-    return _take_in(ledger, command, response)
+    return _take_in(ledger, command)
 
 
 @router.post(
@@ -59,7 +59,7 @@ def inbound_message(body: s.InboundMessageIn, response: Response, caller: Caller
     summary="Take in one raw email (body: message/rfc822)",
     openapi_extra={"requestBody": {"content": {"message/rfc822": {"schema": {"type": "string", "format": "binary"}}}, "required": True}},
 )
-async def inbound_email(request: Request, response: Response, caller: CallerDep, ledger: LedgerDep) -> dict[str, Any]:
+async def inbound_email(request: Request, caller: CallerDep, ledger: LedgerDep) -> PlainJSON:
     raw = await request.body()
     if len(raw) > MAX_EMAIL_BYTES:
         raise InvalidValue("the email is larger than 25 MiB", field="body")
@@ -79,4 +79,4 @@ async def inbound_email(request: Request, response: Response, caller: CallerDep,
         attachments=tuple(Attachment(a.name, a.content_type, a.size) for a in email.attachments),
         subject=email.subject,
     )
-    return await run_in_threadpool(_take_in, ledger, command, response)
+    return await run_in_threadpool(_take_in, ledger, command)

@@ -12,18 +12,19 @@ from ledgerdesk.domain.ticket import Ticket
 
 from . import schemas as s
 from .deps import CallerDep, LedgerDep
+from .responses import PlainJSON
 from .views import ticket_view
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
 
 
-def _run(ledger: Ledger, command: Any) -> dict[str, Any]:
+def _run(ledger: Ledger, command: Any, status_code: int = 200) -> PlainJSON:
     outcome = ledger.execute(command)
-    return {**outcome.result, "position": outcome.position}
+    return PlainJSON({**outcome.result, "position": outcome.position}, status_code=status_code)
 
 
 @router.post("", status_code=201, response_model=s.CommandAnswer, summary="Open a ticket")
-def open_ticket(body: s.OpenTicketIn, caller: CallerDep, ledger: LedgerDep) -> dict[str, Any]:
+def open_ticket(body: s.OpenTicketIn, caller: CallerDep, ledger: LedgerDep) -> PlainJSON:
     customer = c.CustomerHints(**body.customer.model_dump()) if body.customer else None
     return _run(
         ledger,
@@ -38,6 +39,7 @@ def open_ticket(body: s.OpenTicketIn, caller: CallerDep, ledger: LedgerDep) -> d
             tags=tuple(body.tags),
             order_id=body.order_id,
         ),
+        status_code=201,
     )
 
 
@@ -53,24 +55,24 @@ def get_history(
     ledger: LedgerDep,
     after_version: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> dict[str, Any]:
-    return ledger.history(caller.tenant, Ticket, ticket_id, after_version, limit)
+) -> PlainJSON:
+    return PlainJSON(ledger.history(caller.tenant, Ticket, ticket_id, after_version, limit))
 
 
 @router.post("/{ticket_id}/replies", response_model=s.CommandAnswer, summary="Send a public reply")
-def reply(ticket_id: UUID, body: s.TextIn, caller: CallerDep, ledger: LedgerDep) -> dict[str, Any]:
+def reply(ticket_id: UUID, body: s.TextIn, caller: CallerDep, ledger: LedgerDep) -> PlainJSON:
     ctx = caller.context(body.reason)
     return _run(ledger, c.ReplyToTicket(ctx, ticket_id, text=body.text, expected_version=body.expected_version))
 
 
 @router.post("/{ticket_id}/notes", response_model=s.CommandAnswer, summary="Add an internal note")
-def add_note(ticket_id: UUID, body: s.TextIn, caller: CallerDep, ledger: LedgerDep) -> dict[str, Any]:
+def add_note(ticket_id: UUID, body: s.TextIn, caller: CallerDep, ledger: LedgerDep) -> PlainJSON:
     ctx = caller.context(body.reason)
     return _run(ledger, c.AddInternalNote(ctx, ticket_id, text=body.text, expected_version=body.expected_version))
 
 
 @router.post("/{ticket_id}/assignment", response_model=s.CommandAnswer, summary="Assign an agent, or transfer to a team")
-def assign(ticket_id: UUID, body: s.AssignmentIn, caller: CallerDep, ledger: LedgerDep) -> dict[str, Any]:
+def assign(ticket_id: UUID, body: s.AssignmentIn, caller: CallerDep, ledger: LedgerDep) -> PlainJSON:
     ctx = caller.context(body.reason)
     command = c.AssignTicket(
         ctx, ticket_id, agent_id=body.agent_id, team_id=body.team_id, expected_version=body.expected_version
@@ -85,52 +87,52 @@ def unassign(
     ledger: LedgerDep,
     expected_version: Annotated[int | None, Query(ge=1)] = None,
     reason: Annotated[str | None, Query(max_length=1000)] = None,
-) -> dict[str, Any]:
+) -> PlainJSON:
     return _run(ledger, c.UnassignTicket(caller.context(reason), ticket_id, expected_version=expected_version))
 
 
 @router.post("/{ticket_id}/status", response_model=s.CommandAnswer, summary="Change the status")
-def change_status(ticket_id: UUID, body: s.StatusIn, caller: CallerDep, ledger: LedgerDep) -> dict[str, Any]:
+def change_status(ticket_id: UUID, body: s.StatusIn, caller: CallerDep, ledger: LedgerDep) -> PlainJSON:
     ctx = caller.context(body.reason)
     return _run(ledger, c.ChangeTicketStatus(ctx, ticket_id, status=body.status, expected_version=body.expected_version))
 
 
 @router.post("/{ticket_id}/priority", response_model=s.CommandAnswer, summary="Change the priority")
-def change_priority(ticket_id: UUID, body: s.PriorityIn, caller: CallerDep, ledger: LedgerDep) -> dict[str, Any]:
+def change_priority(ticket_id: UUID, body: s.PriorityIn, caller: CallerDep, ledger: LedgerDep) -> PlainJSON:
     ctx = caller.context(body.reason)
     command = c.ChangeTicketPriority(ctx, ticket_id, priority=body.priority, expected_version=body.expected_version)
     return _run(ledger, command)
 
 
 @router.post("/{ticket_id}/category", response_model=s.CommandAnswer, summary="Change the category")
-def categorise(ticket_id: UUID, body: s.CategoryIn, caller: CallerDep, ledger: LedgerDep) -> dict[str, Any]:
+def categorise(ticket_id: UUID, body: s.CategoryIn, caller: CallerDep, ledger: LedgerDep) -> PlainJSON:
     ctx = caller.context(body.reason)
     command = c.CategoriseTicket(ctx, ticket_id, category=body.category, expected_version=body.expected_version)
     return _run(ledger, command)
 
 
 @router.post("/{ticket_id}/tags", response_model=s.CommandAnswer, summary="Add and remove tags")
-def retag(ticket_id: UUID, body: s.TagsIn, caller: CallerDep, ledger: LedgerDep) -> dict[str, Any]:
+def retag(ticket_id: UUID, body: s.TagsIn, caller: CallerDep, ledger: LedgerDep) -> PlainJSON:
     ctx = caller.context(body.reason)
     command = c.RetagTicket(ctx, ticket_id, add=tuple(body.add), remove=tuple(body.remove), expected_version=body.expected_version)
     return _run(ledger, command)
 
 
 @router.post("/{ticket_id}/orders", response_model=s.CommandAnswer, summary="Link an order")
-def link_order(ticket_id: UUID, body: s.OrderIn, caller: CallerDep, ledger: LedgerDep) -> dict[str, Any]:
+def link_order(ticket_id: UUID, body: s.OrderIn, caller: CallerDep, ledger: LedgerDep) -> PlainJSON:
     ctx = caller.context(body.reason)
     return _run(ledger, c.LinkOrder(ctx, ticket_id, order_id=body.order_id, expected_version=body.expected_version))
 
 
 @router.post("/{ticket_id}/merge", response_model=s.CommandAnswer, summary="Merge into another ticket")
-def merge(ticket_id: UUID, body: s.MergeIn, caller: CallerDep, ledger: LedgerDep) -> dict[str, Any]:
+def merge(ticket_id: UUID, body: s.MergeIn, caller: CallerDep, ledger: LedgerDep) -> PlainJSON:
     ctx = caller.context(body.reason)
     command = c.MergeTicket(ctx, ticket_id, into_ticket_id=body.into_ticket_id, expected_version=body.expected_version)
     return _run(ledger, command)
 
 
 @router.post("/{ticket_id}/rating", response_model=s.CommandAnswer, summary="Record the customer's CSAT rating")
-def rate(ticket_id: UUID, body: s.RatingIn, caller: CallerDep, ledger: LedgerDep) -> dict[str, Any]:
+def rate(ticket_id: UUID, body: s.RatingIn, caller: CallerDep, ledger: LedgerDep) -> PlainJSON:
     ctx = caller.context(body.reason)
     command = c.RateTicket(ctx, ticket_id, score=body.score, comment=body.comment, expected_version=body.expected_version)
     return _run(ledger, command)
