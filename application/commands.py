@@ -137,4 +137,11 @@ class RateTicket(TicketCommand):
     comment: str | None = None
 
 
-Command = ReceiveInboundMessage | OpenTicket | TicketCommand
+@dataclass(frozen=True)
+class CloseConversation:
+    context: CommandContext
+    conversation_id: UUID
+    expected_version: int | None = field(default=None, kw_only=True)
+
+
+Command = ReceiveInboundMessage | OpenTicket | TicketCommand | CloseConversation

@@ -29,7 +29,7 @@ from .errors import ConcurrencyConflict, IdempotencyKeyReused, NotFound
 from .event_views import describe
 from .intake import receive_inbound_message
 from .ports import Clock, system_clock
-from .ticket_handlers import TICKET_HANDLERS, open_ticket
+from .handlers import COMMAND_HANDLERS, open_ticket
 from .transcodings import register_domain_transcodings
 from .unit_of_work import UnitOfWork
 
@@ -125,7 +125,7 @@ class Ledger(Application):
             return lambda uow, cmd: receive_inbound_message(uow, cmd, self.default_phone_region)
         if isinstance(command, c.OpenTicket):
             return lambda uow, cmd: open_ticket(uow, cmd, self.default_phone_region)
-        return TICKET_HANDLERS[type(command)]
+        return COMMAND_HANDLERS[type(command)]
 
     def _earlier_answer(self, command: Any) -> Outcome | None:
         """What a retried command or a redelivered message answered the first time, if it came before."""

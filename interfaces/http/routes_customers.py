@@ -6,11 +6,14 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
+from ledgerdesk.application import commands as c
+
 from ledgerdesk.domain.conversation import Conversation
 from ledgerdesk.domain.customer import Customer
 
 from . import schemas as s
 from .deps import CallerDep, LedgerDep
+from .responses import PlainJSON
 from .views import conversation_view, customer_view
 
 router = APIRouter(prefix="/v1", tags=["customers"])
@@ -24,3 +27,10 @@ def get_customer(customer_id: UUID, caller: CallerDep, ledger: LedgerDep) -> dic
 @router.get("/conversations/{conversation_id}", response_model=s.ConversationOut, summary="A conversation's state")
 def get_conversation(conversation_id: UUID, caller: CallerDep, ledger: LedgerDep) -> dict[str, Any]:
     return conversation_view(ledger.aggregate(caller.tenant, Conversation, conversation_id))
+
+
+@router.post("/conversations/{conversation_id}/close", summary="Close a conversation (a new inbound message reopens it)")
+def close_conversation(conversation_id: UUID, body: s.TicketCommandIn, caller: CallerDep, ledger: LedgerDep) -> PlainJSON:
+    command = c.CloseConversation(caller.context(body.reason), conversation_id, expected_version=body.expected_version)
+    outcome = ledger.execute(command)
+    return PlainJSON({**outcome.result, "position": outcome.position})

@@ -122,3 +122,14 @@ def test_bad_input_is_a_422_problem_naming_the_field_and_stores_nothing(client, 
 
     assert is_problem(response, 422, field), response.text
     assert client.get("/v1/events", params={"after": 0}).json()["head"] == head_before
+
+
+def test_a_closed_conversation_opens_again_when_the_customer_writes(client):
+    first = inbound(client)
+    conversation = f"/v1/conversations/{first['conversation_id']}"
+    closed = client.post(f"{conversation}/close", json={"reason": "chat session ended"})
+    assert closed.status_code == 200 and closed.json()["closed"] is True
+
+    inbound(client, external_thread_id=client.get(conversation).json()["external_thread_id"], text="还有一个问题")
+
+    assert client.get(conversation).json()["closed"] is False

@@ -1,4 +1,4 @@
-"""One handler per ticket command. Each loads what it needs, asks the aggregates, and answers."""
+"""One handler per ticket or conversation command. Each loads what it needs, asks the aggregates, and answers."""
 from __future__ import annotations
 
 from typing import Any
@@ -116,7 +116,14 @@ def rate_ticket(uow: UnitOfWork, cmd: c.RateTicket) -> dict[str, Any]:
     return _answer(ticket)
 
 
-TICKET_HANDLERS = {
+def close_conversation(uow: UnitOfWork, cmd: c.CloseConversation) -> dict[str, Any]:
+    conversation = uow.get(Conversation, cmd.conversation_id, field="conversation_id", expected_version=cmd.expected_version)
+    conversation.close(uow.meta, uow.at)
+    return {"conversation_id": str(conversation.id), "version": conversation.version, "closed": conversation.closed}
+
+
+COMMAND_HANDLERS = {
+    c.CloseConversation: close_conversation,
     c.ReplyToTicket: reply_to_ticket,
     c.AddInternalNote: add_internal_note,
     c.AssignTicket: assign_ticket,
