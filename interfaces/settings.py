@@ -1,6 +1,7 @@
 """Settings, read once from the environment (LEDGERDESK_*). Nothing else reads os.environ."""
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -30,7 +31,9 @@ class Settings(BaseSettings):
     default_phone_region: str | None = None
     aggregate_cache_size: int = 20_000
     postgres_pool_size: int = 10
-    worker_threads: int = 40
+    # Commands are CPU-bound Python: more threads than about two per core only queue for the
+    # GIL, and lengthen the time a writer holds the database's write lock (bench/README.md).
+    worker_threads: int = Field(default_factory=lambda: max(4, 2 * (os.cpu_count() or 2)), ge=1, le=256)
 
     def eventsourcing_env(self) -> dict[str, str]:
         """The eventsourcing library's own settings for the configured database."""

@@ -14,7 +14,7 @@ from . import problems, routes_customers, routes_events, routes_intake, routes_t
 from .auth import ApiKeyAuth
 
 
-def create_app(ledger: Ledger, api_keys: dict[str, ApiKey], worker_threads: int = 40) -> FastAPI:
+def create_app(ledger: Ledger, api_keys: dict[str, ApiKey], worker_threads: int = 4) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Commands run in the thread pool. Past a few threads they only queue for the GIL,
