@@ -15,15 +15,17 @@ FIELDS = ["channel", "external_thread_id", "external_user_id", "external_message
 bodies = st.dictionaries(st.sampled_from(FIELDS), json_values, max_size=6) | json_values
 VERBS = ["replies", "notes", "assignment", "status", "priority", "category", "tags", "orders", "merge", "rating"]
 fuzz = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+_ticket_of_client: dict[int, str] = {}  # one ticket per test's client, shared by its examples
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 @fuzz
 @given(verb=st.sampled_from(VERBS), body=bodies)
 def test_ticket_commands_never_answer_500(client, verb, body):
-    if not hasattr(test_ticket_commands_never_answer_500, "ticket"):
-        test_ticket_commands_never_answer_500.ticket = inbound(client)["ticket_id"]
-    response = client.post(f"/v1/tickets/{test_ticket_commands_never_answer_500.ticket}/{verb}", json=body)
+    if id(client) not in _ticket_of_client:
+        _ticket_of_client[id(client)] = inbound(client)["ticket_id"]
+    ticket_id = _ticket_of_client[id(client)]
+    response = client.post(f"/v1/tickets/{ticket_id}/{verb}", json=body)
     assert response.status_code < 500, response.text
 
 
