@@ -1,7 +1,6 @@
 """Customers and conversations: current state."""
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter
@@ -20,13 +19,13 @@ router = APIRouter(prefix="/v1", tags=["customers"])
 
 
 @router.get("/customers/{customer_id}", response_model=s.CustomerOut, summary="A customer and their identities")
-def get_customer(customer_id: UUID, caller: CallerDep, ledger: LedgerDep) -> dict[str, Any]:
-    return customer_view(ledger.aggregate(caller.tenant, Customer, customer_id))
+def get_customer(customer_id: UUID, caller: CallerDep, ledger: LedgerDep) -> PlainJSON:
+    return PlainJSON(customer_view(ledger.aggregate(caller.tenant, Customer, customer_id)))
 
 
 @router.get("/conversations/{conversation_id}", response_model=s.ConversationOut, summary="A conversation's state")
-def get_conversation(conversation_id: UUID, caller: CallerDep, ledger: LedgerDep) -> dict[str, Any]:
-    return conversation_view(ledger.aggregate(caller.tenant, Conversation, conversation_id))
+def get_conversation(conversation_id: UUID, caller: CallerDep, ledger: LedgerDep) -> PlainJSON:
+    return PlainJSON(conversation_view(ledger.aggregate(caller.tenant, Conversation, conversation_id)))
 
 
 @router.post("/conversations/{conversation_id}/close", summary="Close a conversation (a new inbound message reopens it)")

@@ -44,8 +44,8 @@ def open_ticket(body: s.OpenTicketIn, caller: CallerDep, ledger: LedgerDep) -> P
 
 
 @router.get("/{ticket_id}", response_model=s.TicketOut, summary="A ticket's current state")
-def get_ticket(ticket_id: UUID, caller: CallerDep, ledger: LedgerDep) -> dict[str, Any]:
-    return ticket_view(ledger.aggregate(caller.tenant, Ticket, ticket_id))
+def get_ticket(ticket_id: UUID, caller: CallerDep, ledger: LedgerDep) -> PlainJSON:
+    return PlainJSON(ticket_view(ledger.aggregate(caller.tenant, Ticket, ticket_id)))
 
 
 @router.get("/{ticket_id}/history", response_model=s.HistoryPage, summary="Every event of a ticket, with audit metadata")
