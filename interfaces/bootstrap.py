@@ -5,14 +5,36 @@ import gc
 import json
 import secrets
 
+import psycopg
+
 from ledgerdesk.application.ledger import Ledger
 from ledgerdesk.application.ports import Clock, system_clock
 
 from .settings import ApiKey, Role, Settings
 
 
+# Any fixed 64-bit key, the same in every process: it names "creating ledgerdesk's tables".
+SCHEMA_LOCK_KEY = 0x1ED6E7D5
+
+
 def build_ledger(settings: Settings, clock: Clock = system_clock) -> Ledger:
-    return Ledger(env=settings.eventsourcing_env(), clock=clock, default_phone_region=settings.default_phone_region)
+    env = settings.eventsourcing_env()
+    if env["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
+        return Ledger(env=env, clock=clock, default_phone_region=settings.default_phone_region)
+    # API processes starting together on an empty database would race on eventsourcing's
+    # CREATE TABLE IF NOT EXISTS (PostgreSQL refuses the loser), so they take turns.
+    ledger = Ledger(env={**env, "CREATE_TABLE": "n"}, clock=clock, default_phone_region=settings.default_phone_region)
+    with psycopg.connect(
+        dbname=env["POSTGRES_DBNAME"],
+        host=env["POSTGRES_HOST"],
+        port=env["POSTGRES_PORT"],
+        user=env["POSTGRES_USER"],
+        password=env["POSTGRES_PASSWORD"],
+        autocommit=True,
+    ) as schema_lock:
+        schema_lock.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
+        ledger.recorder.create_table()
+    return ledger
 
 
 def ensure_dev_key(settings: Settings) -> tuple[Settings, str | None]:
