@@ -2,12 +2,10 @@
 import subprocess
 import sys
 import time
-import uuid
 
-import psycopg
 import pytest
 
-from tests.conftest import POSTGRES_URL
+from tests.conftest import fresh_postgres_database
 
 pytestmark = pytest.mark.integration
 
@@ -24,12 +22,9 @@ print(ledger.recorder.max_notification_id())
 
 @pytest.fixture
 def empty_database(postgres_database_url):
-    name = "ledgerdesk_start_" + uuid.uuid4().hex[:10]
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    yield POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    """Besides the session's database (whose fixture fails or skips when PostgreSQL is away), an empty one."""
+    with fresh_postgres_database("ledgerdesk_start_") as url:
+        yield url
 
 
 def test_processes_starting_at_once_on_an_empty_database_all_come_up(empty_database):
