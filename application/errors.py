@@ -5,6 +5,10 @@ from ledgerdesk.domain.errors import DomainError
 class NotFound(DomainError):
     """No such aggregate for this tenant (another tenant's counts as none)."""
 
+    @classmethod
+    def of(cls, kind: type, aggregate_id: object, field: str) -> "NotFound":
+        return cls(f"no {kind.__name__.lower()} {aggregate_id}", field=field)
+
 
 class IdempotencyKeyReused(DomainError):
     """The command id was used before for a different command."""

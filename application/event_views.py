@@ -6,12 +6,8 @@ domain event objects first.
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-from datetime import datetime
-from enum import Enum
 from typing import Any
-from uuid import UUID
 
 import orjson
 from eventsourcing.persistence import StoredEvent
@@ -48,23 +44,6 @@ def event_id_text(aggregate_id: str, version: int) -> str:
     digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
     digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
     return _dashed(digest.hex())
-
-
-def plain(value: Any) -> Any:
-    """A domain value as plain JSON."""
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, (list, tuple, set)):
-        return [plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    return value
 
 
 def event_type(topic: str) -> str:

@@ -56,15 +56,19 @@ def receive_inbound_message(uow: UnitOfWork, cmd: ReceiveInboundMessage, default
     if order_id is not None:
         ticket.link_order(because_received, uow.at, order_id)
 
-    uow.add(
-        MessageReceipt.record(
-            uow.meta, uow.at, cmd.channel, external_message_id, customer.id, conversation.id, ticket.id, message_id
-        )
+    receipt = MessageReceipt.record(
+        uow.meta, uow.at, cmd.channel, external_message_id, customer.id, conversation.id, ticket.id, message_id
     )
+    uow.add(receipt)
+    return intake_answer(receipt, duplicate=False)
+
+
+def intake_answer(receipt: MessageReceipt, *, duplicate: bool) -> dict[str, Any]:
+    """Where a message went: the same answer for its first delivery and every redelivery."""
     return {
-        "customer_id": str(customer.id),
-        "conversation_id": str(conversation.id),
-        "ticket_id": str(ticket.id),
-        "message_id": str(message_id),
-        "duplicate": False,
+        "customer_id": str(receipt.customer_id),
+        "conversation_id": str(receipt.conversation_id),
+        "ticket_id": str(receipt.ticket_id),
+        "message_id": str(receipt.message_id),
+        "duplicate": duplicate,
     }

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Callable
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
@@ -27,11 +27,11 @@ from ledgerdesk.domain.ticket import Ticket
 from . import commands as c
 from .errors import ConcurrencyConflict, IdempotencyKeyReused, NotFound
 from .event_views import describe
-from .intake import receive_inbound_message
+from .intake import intake_answer, receive_inbound_message
 from .ports import Clock, system_clock
 from .handlers import COMMAND_HANDLERS, open_ticket
 from .transcodings import register_domain_transcodings
-from .unit_of_work import UnitOfWork
+from .unit_of_work import UnitOfWork, load, owned
 
 # Writers that lose a race on the same aggregate try again after a jittered, growing pause,
 # so under contention they take turns instead of colliding in lockstep.
@@ -131,7 +131,7 @@ class Ledger(Application):
         """What a retried command or a redelivered message answered the first time, if it came before."""
         ctx: c.CommandContext = command.context
         if ctx.idempotent:
-            receipt = self._find(CommandReceipt.id_for(ctx.tenant, ctx.command_id))
+            receipt = load(self.repository, CommandReceipt.id_for(ctx.tenant, ctx.command_id))
             if isinstance(receipt, CommandReceipt):
                 if receipt.fingerprint != fingerprint(command):
                     raise IdempotencyKeyReused(
@@ -140,30 +140,17 @@ class Ledger(Application):
                     )
                 return Outcome(receipt.result, position=None, replayed=True)
         if isinstance(command, c.ReceiveInboundMessage):
-            receipt = self._find(MessageReceipt.id_for(ctx.tenant, command.channel, command.external_message_id.strip()))
+            receipt = load(self.repository, MessageReceipt.id_for(ctx.tenant, command.channel, command.external_message_id.strip()))
             if isinstance(receipt, MessageReceipt):
-                result = {
-                    "customer_id": str(receipt.customer_id),
-                    "conversation_id": str(receipt.conversation_id),
-                    "ticket_id": str(receipt.ticket_id),
-                    "message_id": str(receipt.message_id),
-                    "duplicate": True,
-                }
-                return Outcome(result, position=None, replayed=True)
+                return Outcome(intake_answer(receipt, duplicate=True), position=None, replayed=True)
         return None
-
-    def _find(self, aggregate_id: UUID) -> Aggregate | None:
-        try:
-            return self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return None
 
     # -- queries --------------------------------------------------------------------------
 
     def aggregate(self, tenant: str, kind: type[Aggregate], aggregate_id: UUID) -> Any:
-        found = self._find(aggregate_id)
-        if not isinstance(found, kind) or getattr(found, "tenant", None) != tenant:
-            raise NotFound(f"no {kind.__name__.lower()} {aggregate_id}", field="id")
+        found = owned(load(self.repository, aggregate_id), kind, tenant)
+        if found is None:
+            raise NotFound.of(kind, aggregate_id, "id")
         return found
 
     def history(self, tenant: str, kind: type[Aggregate], aggregate_id: UUID, after_version: int, limit: int) -> dict[str, Any]:
@@ -173,7 +160,7 @@ class Ledger(Application):
         if not page:
             self.aggregate(tenant, kind, aggregate_id)  # 404 unless a real aggregate's page past its end
         elif page[0]["tenant"] != tenant or not stored[0].topic.startswith(_topic_prefix(kind)):
-            raise NotFound(f"no {kind.__name__.lower()} {aggregate_id}", field="id")
+            raise NotFound.of(kind, aggregate_id, "id")
         return {"items": page, "next_after_version": page[-1]["version"] if len(stored) > limit else None}
 
     def feed(self, tenant: str, after: int, limit: int, scan_limit: int = 5000) -> dict[str, Any]:

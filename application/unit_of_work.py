@@ -16,6 +16,20 @@ from .errors import NotFound
 A = TypeVar("A", bound=Aggregate)
 
 
+def load(repository: Repository, aggregate_id: UUID) -> Aggregate | None:
+    try:
+        return repository.get(aggregate_id)
+    except AggregateNotFoundError:
+        return None
+
+
+def owned(found: Aggregate | None, kind: type[A], tenant: str) -> A | None:
+    """The aggregate if it is of that kind and the tenant's; another tenant's is as good as none."""
+    if not isinstance(found, kind) or getattr(found, "tenant", None) != tenant:
+        return None
+    return found
+
+
 class UnitOfWork:
     def __init__(self, repository: Repository, meta: AuditMeta, at: datetime) -> None:
         self.repository = repository
@@ -28,23 +42,18 @@ class UnitOfWork:
         return self.meta.tenant
 
     def find(self, kind: type[A], aggregate_id: UUID) -> A | None:
-        """The tenant's aggregate of that kind, or None; another tenant's is as good as none."""
-        if aggregate_id in self._aggregates:
-            found = self._aggregates[aggregate_id]
-        else:
-            try:
-                found = self.repository.get(aggregate_id)
-            except AggregateNotFoundError:
+        """The tenant's aggregate of that kind, or None."""
+        if aggregate_id not in self._aggregates:
+            found = load(self.repository, aggregate_id)
+            if found is None:
                 return None
             self._aggregates[aggregate_id] = found
-        if not isinstance(found, kind) or getattr(found, "tenant", None) != self.tenant:
-            return None
-        return found
+        return owned(self._aggregates[aggregate_id], kind, self.tenant)
 
     def get(self, kind: type[A], aggregate_id: UUID, *, field: str, expected_version: int | None = None) -> A:
         found = self.find(kind, aggregate_id)
         if found is None:
-            raise NotFound(f"no {kind.__name__.lower()} {aggregate_id}", field=field)
+            raise NotFound.of(kind, aggregate_id, field)
         if expected_version is not None and expected_version != found.version:
             raise VersionConflict(expected_version, found.version)
         return found

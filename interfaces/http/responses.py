@@ -11,9 +11,16 @@ from typing import Any
 import orjson
 from fastapi import Response
 
+from ledgerdesk.application.ledger import Outcome
+
 
 class PlainJSON(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
+
+
+def command_answer(outcome: Outcome, status_code: int = 200) -> PlainJSON:
+    """A command's result with the log position its events were stored at (none for a replay)."""
+    return PlainJSON({**outcome.result, "position": outcome.position}, status_code=status_code)

@@ -12,7 +12,7 @@ from ledgerdesk.domain.customer import Customer
 
 from . import schemas as s
 from .deps import CallerDep, LedgerDep
-from .responses import PlainJSON
+from .responses import PlainJSON, command_answer
 from .views import conversation_view, customer_view
 
 router = APIRouter(prefix="/v1", tags=["customers"])
@@ -31,5 +31,4 @@ def get_conversation(conversation_id: UUID, caller: CallerDep, ledger: LedgerDep
 @router.post("/conversations/{conversation_id}/close", summary="Close a conversation (a new inbound message reopens it)")
 def close_conversation(conversation_id: UUID, body: s.TicketCommandIn, caller: CallerDep, ledger: LedgerDep) -> PlainJSON:
     command = c.CloseConversation(caller.context(body.reason), conversation_id, expected_version=body.expected_version)
-    outcome = ledger.execute(command)
-    return PlainJSON({**outcome.result, "position": outcome.position})
+    return command_answer(ledger.execute(command))

@@ -14,7 +14,7 @@ from ledgerdesk.domain.message import Attachment
 from ..email_message import UnparseableEmail, parse_email
 from . import schemas as s
 from .deps import CallerDep, LedgerDep
-from .responses import PlainJSON
+from .responses import PlainJSON, command_answer
 
 router = APIRouter(prefix="/v1", tags=["intake"])
 
@@ -24,7 +24,7 @@ MAX_EMAIL_BYTES = 25 * 1024 * 1024
 def _take_in(ledger: Any, command: c.ReceiveInboundMessage) -> PlainJSON:
     outcome = ledger.execute(command)
     # A redelivered message (or a retried request) appends nothing and answers 200.
-    return PlainJSON({**outcome.result, "position": outcome.position}, status_code=200 if outcome.replayed else 201)
+    return command_answer(outcome, 200 if outcome.replayed else 201)
 
 
 @router.post(

@@ -12,15 +12,14 @@ from ledgerdesk.domain.ticket import Ticket
 
 from . import schemas as s
 from .deps import CallerDep, LedgerDep
-from .responses import PlainJSON
+from .responses import PlainJSON, command_answer
 from .views import ticket_view
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
 
 
 def _run(ledger: Ledger, command: Any, status_code: int = 200) -> PlainJSON:
-    outcome = ledger.execute(command)
-    return PlainJSON({**outcome.result, "position": outcome.position}, status_code=status_code)
+    return command_answer(ledger.execute(command), status_code)
 
 
 @router.post("", status_code=201, response_model=s.CommandAnswer, summary="Open a ticket")

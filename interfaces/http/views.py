@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledgerdesk.application.event_views import plain
 from ledgerdesk.domain.conversation import Conversation
 from ledgerdesk.domain.customer import Customer
 from ledgerdesk.domain.ticket import Ticket
@@ -26,7 +25,7 @@ def ticket_view(t: Ticket) -> dict[str, Any]:
         "conversation_ids": t.conversation_ids,
         "merged_into": t.merged_into,
         "merged_ticket_ids": t.merged_ticket_ids,
-        "rating": plain(t.rating) if t.rating else None,
+        "rating": t.rating,  # a dataclass: orjson renders it as {score, comment}
         "created_at": t.created_on.isoformat(),
         "updated_at": t.modified_on.isoformat(),
     }
