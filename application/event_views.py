@@ -24,14 +24,14 @@ def _dashed(hex_uuid: str) -> str:
 _PLAIN = {"uuid_hex": _dashed, "datetime_iso": str, "decimal_str": str}
 
 
-def _flatten(value: Any) -> Any:
+def flatten(value: Any) -> Any:
     """A transcoded value (`{"_type_": ..., "_data_": ...}`) becomes its plain JSON form, at any depth."""
     if isinstance(value, dict):
         if "_type_" in value and "_data_" in value and len(value) == 2:
-            return _PLAIN.get(value["_type_"], _flatten)(value["_data_"])
-        return {k: _flatten(v) for k, v in value.items()}
+            return _PLAIN.get(value["_type_"], flatten)(value["_data_"])
+        return {k: flatten(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_flatten(v) for v in value]
+        return [flatten(v) for v in value]
     return value
 
 
@@ -52,7 +52,7 @@ def event_type(topic: str) -> str:
 
 
 def describe(stored: StoredEvent, position: int | None = None) -> dict[str, Any]:
-    state = _flatten(orjson.loads(stored.state))
+    state = flatten(orjson.loads(stored.state))
     meta = state["meta"]
     aggregate_id = str(stored.originator_id)
     record: dict[str, Any] = {

@@ -7,8 +7,12 @@ import secrets
 
 import psycopg
 
+from ledgerdesk import migrations
 from ledgerdesk.application.ledger import Ledger
 from ledgerdesk.application.ports import Clock, system_clock
+from ledgerdesk.projections.catalog import all_read_models
+from ledgerdesk.projections.projector import Projector
+from ledgerdesk.projections.store import ReadStore
 
 from .settings import ApiKey, Role, Settings
 
@@ -35,6 +39,18 @@ def build_ledger(settings: Settings, clock: Clock = system_clock) -> Ledger:
         schema_lock.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
         ledger.recorder.create_table()
     return ledger
+
+
+def build_read_store(settings: Settings) -> ReadStore:
+    """The read-model database, migrated to the latest revision, with every read model registered."""
+    store = ReadStore(settings.read_model_url())
+    migrations.upgrade(store.write_engine)
+    store.register(m.name for m in all_read_models())
+    return store
+
+
+def build_projector(ledger: Ledger, store: ReadStore) -> Projector:
+    return Projector(store, ledger.recorder, all_read_models())
 
 
 def ensure_dev_key(settings: Settings) -> tuple[Settings, str | None]:

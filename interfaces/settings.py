@@ -4,7 +4,8 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from typing import Literal
+from urllib.parse import quote, unquote, urlparse
 
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +34,9 @@ class Settings(BaseSettings):
     postgres_pool_size: int = 10
     # Commands are CPU-bound Python: more threads than about two per core only queue for the
     # GIL, and lengthen the time a writer holds the database's write lock (bench/README.md).
+    # "inline": the API process runs the projections itself (the embedded default).
+    # "external": `ledgerdesk project` runs them in their own process(es); the API only reads.
+    projections: Literal["inline", "external"] = "inline"
     worker_threads: int = Field(default_factory=lambda: max(4, 2 * (os.cpu_count() or 2)), ge=1, le=256)
 
     def eventsourcing_env(self) -> dict[str, str]:
@@ -58,6 +62,15 @@ class Settings(BaseSettings):
                 "AGGREGATE_CACHE_MAXSIZE": str(self.aggregate_cache_size),
             }
         raise ValueError(f"LEDGERDESK_DATABASE_URL: unsupported scheme {url.scheme!r} (sqlite:/// or postgresql://)")
+
+    def read_model_url(self) -> str:
+        """The same database as the events, in SQLAlchemy's spelling: read models live beside the log."""
+        env = self.eventsourcing_env()
+        if env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
+            return "sqlite:///" + env["SQLITE_DBNAME"]
+        user = quote(env["POSTGRES_USER"], safe="")
+        password = (":" + quote(env["POSTGRES_PASSWORD"], safe="")) if env["POSTGRES_PASSWORD"] else ""
+        return f"postgresql+psycopg://{user}{password}@{env['POSTGRES_HOST']}:{env['POSTGRES_PORT']}/{env['POSTGRES_DBNAME']}"
 
     def dev_key_path(self) -> Path:
         """Where `serve` keeps the development key when no key is configured: beside the database."""

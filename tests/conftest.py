@@ -17,7 +17,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ledgerdesk.application.ledger import Ledger
-from ledgerdesk.interfaces.bootstrap import build_ledger
+from ledgerdesk.interfaces.bootstrap import build_ledger, build_projector, build_read_store
+from ledgerdesk.projections.projector import Projector
+from ledgerdesk.projections.store import ReadStore
 from ledgerdesk.interfaces.http.app import create_app
 from ledgerdesk.interfaces.settings import ApiKey, Role, Settings
 
@@ -94,6 +96,19 @@ def ledger(settings: Settings, clock: SteppingClock) -> Iterator[Ledger]:
     app = build_ledger(settings, clock)
     yield app
     app.close()
+
+
+@pytest.fixture
+def read_store(settings: Settings) -> Iterator[ReadStore]:
+    store = build_read_store(settings)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def projector(ledger: Ledger, read_store: ReadStore) -> Projector:
+    """Every read model, fed from `ledger`'s log; call `projector.catch_up()` to bring them up to date."""
+    return build_projector(ledger, read_store)
 
 
 class Keys:

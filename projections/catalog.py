@@ -1,0 +1,19 @@
+"""Every read model ledgerdesk keeps, by name."""
+from __future__ import annotations
+
+from .read_model import ReadModel
+
+
+def all_read_models() -> list[ReadModel]:
+    return []
+
+
+def read_models_named(names: list[str] | None) -> list[ReadModel]:
+    models = all_read_models()
+    if not names:
+        return models
+    known = {m.name: m for m in models}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise KeyError(f"no read model named {', '.join(unknown)}; there are: {', '.join(known)}")
+    return [known[n] for n in names]

@@ -1,0 +1,45 @@
+"""A stored event as read models see it: its log position, type, aggregate, time, tenant and plain data.
+
+Built straight from the stored JSON, once per event per batch, and shared by every read model.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from eventsourcing.persistence import Notification
+
+from ledgerdesk.application.event_views import event_type, flatten
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    position: int
+    type: str  # "Ticket.Opened"
+    aggregate_id: str
+    version: int
+    occurred_at: datetime
+    tenant: str
+    actor_kind: str
+    actor_id: str
+    data: dict[str, Any]
+
+    @classmethod
+    def from_notification(cls, notification: Notification) -> EventRecord:
+        state = flatten(orjson.loads(notification.state))
+        meta = state.pop("meta")
+        timestamp = state.pop("timestamp")
+        state.pop("originator_topic", None)
+        return cls(
+            position=notification.id,
+            type=event_type(notification.topic),
+            aggregate_id=str(notification.originator_id),
+            version=notification.originator_version,
+            occurred_at=datetime.fromisoformat(timestamp),
+            tenant=meta["tenant"],
+            actor_kind=meta["actor_kind"],
+            actor_id=meta["actor_id"],
+            data=state,
+        )

@@ -1,0 +1,114 @@
+"""The read-model database: engines, generations and tracking positions.
+
+Writers (the projector) take the write lock at the start of each transaction (SQLite's
+BEGIN IMMEDIATE, PostgreSQL's row locks on the generations table), so two projectors
+following the same log never apply an event twice: the second waits, then sees the first's
+position. Readers get a consistent snapshot per request.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from .schema import projection_generations, projection_tracking
+
+
+@dataclass(frozen=True)
+class Generations:
+    active: int
+    active_position: int
+    building: int | None
+    building_position: int | None
+
+
+def _sqlite_engine(url: str, begin: str) -> Engine:
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # Let SQLAlchemy's `begin` decide how a transaction starts, not the sqlite3 module.
+        dbapi_connection.isolation_level = None
+        dbapi_connection.execute("PRAGMA journal_mode=WAL")
+        dbapi_connection.execute("PRAGMA busy_timeout=30000")
+        # Read models are rebuilt from the log, and their position commits with their rows:
+        # losing the last transactions to a power cut only means re-applying them.
+        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql(begin)
+
+    return engine
+
+
+class ReadStore:
+    def __init__(self, url: str, pool_size: int = 5) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            self.write_engine = _sqlite_engine(url, "BEGIN IMMEDIATE")
+            self.read_engine = _sqlite_engine(url, "BEGIN")
+        else:
+            self.write_engine = create_engine(url, pool_size=2, max_overflow=2, pool_pre_ping=True)
+            self.read_engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+    def close(self) -> None:
+        self.write_engine.dispose()
+        self.read_engine.dispose()
+
+    @contextmanager
+    def writing(self) -> Iterator[Connection]:
+        with self.write_engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        with self.read_engine.begin() as conn:
+            yield conn
+
+    def _insert_ignoring_conflicts(self, conn: Connection, table, rows: list[dict]) -> None:  # type: ignore[no-untyped-def]
+        insert = (sqlite.insert if self.is_sqlite else postgresql.insert)(table)
+        conn.execute(insert.on_conflict_do_nothing(), rows)
+
+    def register(self, names: Iterable[str]) -> None:
+        """Every read model starts at generation 1, position 0."""
+        names = list(names)
+        with self.writing() as conn:
+            self._insert_ignoring_conflicts(
+                conn, projection_generations, [{"name": n, "active_generation": 1, "building_generation": None} for n in names]
+            )
+            self._insert_ignoring_conflicts(conn, projection_tracking, [{"name": n, "generation": 1, "position": 0} for n in names])
+
+    def generations(self, conn: Connection, names: Iterable[str] | None = None, lock: bool = False) -> dict[str, Generations]:
+        """Each read model's active (and building) generation and position; `lock` holds them until commit."""
+        g = projection_generations
+        query = select(g.c.name, g.c.active_generation, g.c.building_generation).order_by(g.c.name)
+        if names is not None:
+            query = query.where(g.c.name.in_(list(names)))
+        if lock:
+            query = query.with_for_update()
+        rows = conn.execute(query).all()
+        t = projection_tracking
+        positions = {(name, gen): pos for name, gen, pos in conn.execute(select(t.c.name, t.c.generation, t.c.position))}
+        return {
+            name: Generations(
+                active=active,
+                active_position=positions.get((name, active), 0),
+                building=building,
+                building_position=positions.get((name, building)) if building is not None else None,
+            )
+            for name, active, building in rows
+        }
+
+    def active_generation(self, conn: Connection, name: str) -> int:
+        g = projection_generations
+        found = conn.execute(select(g.c.active_generation).where(g.c.name == name)).scalar()
+        return found if found is not None else 1
+
+    def set_position(self, conn: Connection, name: str, generation: int, position: int) -> None:
+        t = projection_tracking
+        conn.execute(t.update().where(t.c.name == name, t.c.generation == generation).values(position=position))
