@@ -22,6 +22,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from ledgerdesk.domain.conversation import Conversation
 from ledgerdesk.domain.customer import Customer
 from ledgerdesk.domain.receipts import CommandReceipt, MessageReceipt
+from ledgerdesk.domain.sla_policy import SlaPolicy
 from ledgerdesk.domain.ticket import Ticket
 
 from . import commands as c
@@ -39,7 +40,7 @@ RETRY_BUDGET_SECONDS = 10.0
 FIRST_BACKOFF_SECONDS = 0.002
 MAX_BACKOFF_SECONDS = 0.1
 # Aggregates whose events make up a tenant's public log; receipts and claims are bookkeeping.
-FEED_AGGREGATES = (Ticket, Conversation, Customer)
+FEED_AGGREGATES = (Ticket, Conversation, Customer, SlaPolicy)
 
 
 def _topic_prefix(kind: type[Aggregate]) -> str:
@@ -71,6 +72,9 @@ class Ledger(Application):
             raise ValueError("histories and feeds read the stored JSON directly: no compressor or cipher")
         self.clock = clock
         self.default_phone_region = default_phone_region
+        # Told the last log position after each command's events are stored (e.g. to wake an
+        # in-process projector); a listener must be quick and must not raise.
+        self.on_appended: list[Callable[[int], None]] = []
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -118,7 +122,10 @@ class Ledger(Application):
         """
         events = [event for aggregate in aggregates for event in aggregate.collect_events()]
         recordings = self.events.put(events)
-        return recordings[-1].notification.id
+        position = recordings[-1].notification.id
+        for listener in self.on_appended:
+            listener(position)
+        return position
 
     def _handler_for(self, command: Any) -> Callable[[UnitOfWork, Any], dict[str, Any]]:
         if isinstance(command, c.ReceiveInboundMessage):

@@ -3,13 +3,18 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from .bootstrap import build_ledger, ensure_dev_key, tune_garbage_collector
+from ledgerdesk.projections.follower import Follower
+
+from .bootstrap import build_ledger, build_projector, build_read_store, ensure_dev_key, tune_garbage_collector
 from .http.app import create_app
 from .settings import Settings
 
 
 def create() -> FastAPI:
     settings, _ = ensure_dev_key(Settings())
-    app = create_app(build_ledger(settings), settings.api_keys, settings.worker_threads)
+    ledger = build_ledger(settings)
+    read_store = build_read_store(settings)
+    follower = Follower(build_projector(ledger, read_store)) if settings.projections == "inline" else None
+    app = create_app(ledger, settings.api_keys, settings.worker_threads, read_store=read_store, follower=follower)
     tune_garbage_collector()
     return app

@@ -6,8 +6,9 @@ import json
 import sys
 from uuid import UUID
 
-from .bootstrap import build_ledger, ensure_dev_key, tune_garbage_collector
+from .bootstrap import build_ledger, build_projector, build_read_store, ensure_dev_key, tune_garbage_collector
 from .settings import Settings
+from ledgerdesk.projections.rebuild import status
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -20,13 +21,19 @@ def serve(args: argparse.Namespace) -> int:
 
     from .http.app import create_app
 
+    from ledgerdesk.projections.follower import Follower
+
     settings, dev_key = ensure_dev_key(_settings(args))
     ledger = build_ledger(settings)
+    read_store = build_read_store(settings)
+    follower = Follower(build_projector(ledger, read_store)) if settings.projections == "inline" else None
     if dev_key:
         print(f"ledgerdesk: no LEDGERDESK_API_KEYS set; development key for tenant 'demo' (kept in {settings.dev_key_path()}):")
         print(f"  export LEDGERDESK_KEY={dev_key}")
     print(f"ledgerdesk: events in {settings.database_url}; API on http://{args.host}:{args.port} (docs at /docs)", flush=True)
-    app = create_app(ledger, settings.api_keys, settings.worker_threads)
+    if follower is None:
+        print("ledgerdesk: LEDGERDESK_PROJECTIONS=external: run `ledgerdesk project` to keep the read models up to date")
+    app = create_app(ledger, settings.api_keys, settings.worker_threads, read_store=read_store, follower=follower)
     tune_garbage_collector()
     uvicorn.run(app, host=args.host, port=args.port, access_log=args.access_log, log_level="info")
     return 0
@@ -67,6 +74,68 @@ def seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def project(args: argparse.Namespace) -> int:
+    """Runs the projections in this process until interrupted (production: beside stateless API processes)."""
+    import signal
+    import threading
+
+    from ledgerdesk.projections.follower import Follower
+
+    settings = _settings(args)
+    ledger = build_ledger(settings)
+    projector = build_projector(ledger, build_read_store(settings))
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    follower = Follower(projector)
+    follower.start(listen=None if projector.store.is_sqlite else ledger.recorder)
+    print(f"ledgerdesk: projecting {', '.join(m.name for m in projector.models)} from {settings.database_url}", flush=True)
+    stop.wait()
+    follower.stop()
+    return 0
+
+
+def projections_status(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    ledger = build_ledger(settings)  # kept referenced: the projector reads its recorder
+    projector = build_projector(ledger, build_read_store(settings))
+    rows = status(projector)
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    print(f"{'read model':<12} {'generation':>10} {'position':>10} {'head':>10} {'lag':>8}  rebuilding")
+    for row in rows:
+        rebuilding = row["rebuilding"]
+        note = f"generation {rebuilding['generation']} at {rebuilding['position']}" if rebuilding else "-"
+        print(f"{row['name']:<12} {row['generation']:>10} {row['position']:>10} {row['head']:>10} {row['lag']:>8}  {note}")
+    return 0
+
+
+def projections_rebuild(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ledgerdesk.projections.catalog import read_models_named
+    from ledgerdesk.projections.rebuild import rebuild
+
+    settings = _settings(args)
+    ledger = build_ledger(settings)  # kept referenced: the projector reads its recorder
+    projector = build_projector(ledger, build_read_store(settings))
+    try:
+        models = read_models_named(args.names)
+    except KeyError as error:
+        print(error.args[0], file=sys.stderr)
+        return 2
+    head = projector.head()
+    with tqdm(total=head, unit="ev", unit_scale=True, desc=f"rebuilding {', '.join(m.name for m in models)}",
+              disable=args.quiet) as bar:
+        report = rebuild(projector, models, progress=lambda _position, events: bar.update(events))
+    print(
+        f"rebuilt {', '.join(report.names)}: {report.events} events in {report.seconds:.1f} s "
+        f"({report.events_per_second:,.0f} events/s); now at position {report.position}"
+    )
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ledgerdesk", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -84,6 +153,22 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=11, help="random seed, for repeatable traffic")
     d.add_argument("--database", **database)
     d.set_defaults(func=seed)
+
+    j = sub.add_parser("project", help="keep the read models following the log (a projection process)")
+    j.add_argument("--database", **database)
+    j.set_defaults(func=project)
+
+    ps = sub.add_parser("projections", help="read models: status, rebuild")
+    psub = ps.add_subparsers(dest="action", required=True)
+    st = psub.add_parser("status", help="each read model's position, the log head and the lag")
+    st.add_argument("--json", action="store_true")
+    st.add_argument("--database", **database)
+    st.set_defaults(func=projections_status)
+    rb = psub.add_parser("rebuild", help="rebuild read models from position zero beside the live ones, then switch")
+    rb.add_argument("names", nargs="*", metavar="NAME", help="read models to rebuild (default: all)")
+    rb.add_argument("--quiet", action="store_true", help="no progress bar")
+    rb.add_argument("--database", **database)
+    rb.set_defaults(func=projections_rebuild)
 
     h = sub.add_parser("history", help="print a ticket's events with their audit metadata")
     h.add_argument("ticket_id", type=UUID)

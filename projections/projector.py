@@ -99,6 +99,8 @@ class Projector:
         `progress(position, events)` is called after each batch.
         """
         targets = targets if targets is not None else [Target(m) for m in self.models]
+        if not targets:
+            return 0
         total = 0
         position = self.lowest_position(targets)
         while until is None or position < until:

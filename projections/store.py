@@ -77,6 +77,8 @@ class ReadStore:
     def register(self, names: Iterable[str]) -> None:
         """Every read model starts at generation 1, position 0."""
         names = list(names)
+        if not names:
+            return
         with self.writing() as conn:
             self._insert_ignoring_conflicts(
                 conn, projection_generations, [{"name": n, "active_generation": 1, "building_generation": None} for n in names]

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 
 from ledgerdesk.application.ledger import Ledger
 from ledgerdesk.interfaces.bootstrap import build_ledger, build_projector, build_read_store
+from ledgerdesk.projections.follower import Follower
 from ledgerdesk.projections.projector import Projector
 from ledgerdesk.projections.store import ReadStore
 from ledgerdesk.interfaces.http.app import create_app
@@ -137,7 +138,10 @@ def keys() -> Keys:
 
 
 @pytest.fixture
-def client(ledger: Ledger, keys: Keys) -> Iterator[TestClient]:
-    with TestClient(create_app(ledger, keys.config()), raise_server_exceptions=False) as c:
+def client(ledger: Ledger, keys: Keys, read_store: ReadStore) -> Iterator[TestClient]:
+    """The API as `serve` runs it: read models followed in-process (tests may also `projector.catch_up()`)."""
+    follower = Follower(build_projector(ledger, read_store))
+    app = create_app(ledger, keys.config(), read_store=read_store, follower=follower)
+    with TestClient(app, raise_server_exceptions=False) as c:
         c.headers["Authorization"] = f"Bearer {keys.integrator}"
         yield c
