@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 from .read_model import ReadModel
+from .timeline import CustomerTimeline
 
 
 def all_read_models() -> list[ReadModel]:
-    return []
+    return [
+        CustomerTimeline(),
+    ]
 
 
 def read_models_named(names: list[str] | None) -> list[ReadModel]:
