@@ -1,12 +1,14 @@
 """Every read model ledgerdesk keeps, by name."""
 from __future__ import annotations
 
+from .analytics import SupportAnalytics
 from .read_model import ReadModel
 from .timeline import CustomerTimeline
 
 
 def all_read_models() -> list[ReadModel]:
     return [
+        SupportAnalytics(),
         CustomerTimeline(),
     ]
 

@@ -12,6 +12,7 @@ from ledgerdesk.interfaces.settings import ApiKey
 
 from . import problems, routes_customers, routes_events, routes_intake, routes_tickets
 from . import routes_timeline
+from . import routes_analytics
 from .auth import ApiKeyAuth
 
 
@@ -32,7 +33,7 @@ def create_app(ledger: Ledger, api_keys: dict[str, ApiKey], worker_threads: int 
     )
     app.state.ledger = ledger
     problems.install(app)
-    for module in (routes_intake, routes_tickets, routes_timeline, routes_customers, routes_events):
+    for module in (routes_intake, routes_tickets, routes_timeline, routes_customers, routes_events, routes_analytics):
         app.include_router(module.router)
     app.add_middleware(ApiKeyAuth, keys=api_keys)
     return app
