@@ -145,3 +145,41 @@ class CloseConversation:
 
 
 Command = ReceiveInboundMessage | OpenTicket | TicketCommand | CloseConversation
+
+
+@dataclass(frozen=True)
+class DefineSlaPolicy:
+    """Define an SLA policy; targets are in seconds of business time, None where not measured."""
+
+    context: CommandContext
+    name: str
+    rank: int
+    match: dict[str, list[str]]
+    targets: dict[str, int | None]
+    warning_percent: int = 75
+    calendar: dict[str, object] = field(default_factory=lambda: {"kind": "24x7"})
+
+
+@dataclass(frozen=True)
+class ReviseSlaPolicy:
+    """Replace every term of a policy at once."""
+
+    context: CommandContext
+    policy_id: UUID
+    expected_version: int | None
+    name: str
+    rank: int
+    match: dict[str, list[str]]
+    targets: dict[str, int | None]
+    warning_percent: int = 75
+    calendar: dict[str, object] = field(default_factory=lambda: {"kind": "24x7"})
+
+
+@dataclass(frozen=True)
+class RetireSlaPolicy:
+    context: CommandContext
+    policy_id: UUID
+    expected_version: int | None = None
+
+
+SlaPolicyCommand = DefineSlaPolicy | ReviseSlaPolicy | RetireSlaPolicy

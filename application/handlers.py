@@ -9,6 +9,7 @@ from ledgerdesk.domain.ticket import Ticket
 
 from . import commands as c
 from .customer_resolution import identities_from_hints, resolve_customer
+from .sla_policy_handlers import SLA_POLICY_HANDLERS
 from ledgerdesk.domain.errors import InvalidValue
 from .unit_of_work import UnitOfWork
 
@@ -135,4 +136,5 @@ COMMAND_HANDLERS = {
     c.LinkOrder: link_order,
     c.MergeTicket: merge_ticket,
     c.RateTicket: rate_ticket,
+    **SLA_POLICY_HANDLERS,
 }

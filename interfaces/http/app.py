@@ -11,6 +11,7 @@ from ledgerdesk.application.ledger import Ledger
 from ledgerdesk.interfaces.settings import ApiKey
 
 from . import problems, routes_customers, routes_events, routes_intake, routes_tickets
+from . import routes_sla_policies
 from . import routes_timeline
 from . import routes_analytics
 from .auth import ApiKeyAuth
@@ -35,5 +36,6 @@ def create_app(ledger: Ledger, api_keys: dict[str, ApiKey], worker_threads: int 
     problems.install(app)
     for module in (routes_intake, routes_tickets, routes_timeline, routes_customers, routes_events, routes_analytics):
         app.include_router(module.router)
+    app.include_router(routes_sla_policies.router)
     app.add_middleware(ApiKeyAuth, keys=api_keys)
     return app

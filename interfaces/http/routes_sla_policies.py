@@ -1,0 +1,102 @@
+"""SLA policy commands and queries: /v1/sla-policies (the list comes from a read model, elsewhere)."""
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+
+from ledgerdesk.application import commands as c
+from ledgerdesk.domain.sla_policy import TARGET_KEYS, SlaPolicy
+
+from . import schemas as s
+from . import sla_policy_schemas as p
+from .deps import CallerDep, LedgerDep
+from .responses import PlainJSON, command_answer
+
+router = APIRouter(prefix="/v1/sla-policies", tags=["sla-policies"])
+
+
+def _minutes(seconds: int | None) -> int | float | None:
+    if seconds is None:
+        return None
+    return seconds // 60 if seconds % 60 == 0 else seconds / 60
+
+
+def sla_policy_view(policy: SlaPolicy) -> dict[str, Any]:
+    targets: dict[str, int | float | None] = {}
+    for key in TARGET_KEYS:
+        seconds = policy.targets.get(key)
+        targets[f"{key}_minutes"] = _minutes(seconds)
+        targets[f"{key}_seconds"] = seconds
+    return {
+        "id": policy.id,
+        "version": policy.version,
+        "name": policy.name,
+        "rank": policy.rank,
+        "match": policy.match,
+        "targets": targets,
+        "warning_percent": policy.warning_percent,
+        "calendar": policy.calendar,
+        "retired": policy.retired,
+        "defined_at": policy.created_on.isoformat(),
+        "updated_at": policy.modified_on.isoformat(),
+    }
+
+
+@router.post("", status_code=201, response_model=p.SlaPolicyAnswer, summary="Define an SLA policy")
+def define(body: p.SlaPolicyIn, caller: CallerDep, ledger: LedgerDep) -> PlainJSON:
+    command = c.DefineSlaPolicy(
+        caller.context(body.reason),
+        name=body.name,
+        rank=body.rank,
+        match=body.match.model_dump(mode="json"),
+        targets=body.targets.in_seconds(),
+        warning_percent=body.warning_percent,
+        calendar=body.calendar,
+    )
+    return command_answer(ledger.execute(command), status_code=201)
+
+
+@router.get("/{policy_id}", response_model=p.SlaPolicyOut, summary="An SLA policy's current terms")
+def get_policy(policy_id: UUID, caller: CallerDep, ledger: LedgerDep) -> PlainJSON:
+    return PlainJSON(sla_policy_view(ledger.aggregate(caller.tenant, SlaPolicy, policy_id)))
+
+
+@router.get("/{policy_id}/history", response_model=s.HistoryPage, summary="Every version of an SLA policy, with audit metadata")
+def get_history(
+    policy_id: UUID,
+    caller: CallerDep,
+    ledger: LedgerDep,
+    after_version: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> PlainJSON:
+    return PlainJSON(ledger.history(caller.tenant, SlaPolicy, policy_id, after_version, limit))
+
+
+@router.put("/{policy_id}", response_model=p.SlaPolicyAnswer, summary="Revise an SLA policy: every term at once")
+def revise(policy_id: UUID, body: p.SlaPolicyRevisionIn, caller: CallerDep, ledger: LedgerDep) -> PlainJSON:
+    command = c.ReviseSlaPolicy(
+        caller.context(body.reason),
+        policy_id=policy_id,
+        expected_version=body.expected_version,
+        name=body.name,
+        rank=body.rank,
+        match=body.match.model_dump(mode="json"),
+        targets=body.targets.in_seconds(),
+        warning_percent=body.warning_percent,
+        calendar=body.calendar,
+    )
+    return command_answer(ledger.execute(command))
+
+
+@router.delete("/{policy_id}", response_model=p.SlaPolicyAnswer, summary="Retire an SLA policy: it matches nothing from now on")
+def retire(
+    policy_id: UUID,
+    caller: CallerDep,
+    ledger: LedgerDep,
+    expected_version: Annotated[int | None, Query(ge=1)] = None,
+    reason: Annotated[str | None, Query(max_length=1000)] = None,
+) -> PlainJSON:
+    command = c.RetireSlaPolicy(caller.context(reason), policy_id, expected_version=expected_version)
+    return command_answer(ledger.execute(command))
