@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .analytics import SupportAnalytics
+from .inbox import TicketInbox
 from .read_model import ReadModel
 from .timeline import CustomerTimeline
 
@@ -10,6 +11,7 @@ def all_read_models() -> list[ReadModel]:
     return [
         SupportAnalytics(),
         CustomerTimeline(),
+        TicketInbox(),
     ]
 
 

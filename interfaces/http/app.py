@@ -14,6 +14,7 @@ from . import problems, routes_customers, routes_events, routes_intake, routes_t
 from . import routes_sla_policies
 from . import routes_timeline
 from . import routes_analytics
+from . import routes_inbox
 from .auth import ApiKeyAuth
 
 
@@ -37,5 +38,6 @@ def create_app(ledger: Ledger, api_keys: dict[str, ApiKey], worker_threads: int 
     for module in (routes_intake, routes_tickets, routes_timeline, routes_customers, routes_events, routes_analytics):
         app.include_router(module.router)
     app.include_router(routes_sla_policies.router)
+    app.include_router(routes_inbox.router)
     app.add_middleware(ApiKeyAuth, keys=api_keys)
     return app

@@ -1,0 +1,67 @@
+"""Agents' work queues from the inbox read model: /v1/inbox and /v1/inbox/counts.
+
+Read models follow the log, so a ticket changed a moment ago may show its former state for a
+moment. SLA states are judged at the ledger's clock at the time of the request.
+"""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from ledgerdesk.application.errors import NotFound
+from ledgerdesk.projections import inbox_queries
+from ledgerdesk.projections.store import ReadStore
+
+from .deps import CallerDep
+from .responses import PlainJSON
+
+router = APIRouter(prefix="/v1/inbox", tags=["inbox"])
+
+Values = Annotated[list[str] | None, Query(max_length=inbox_queries.MAX_FILTER_VALUES)]
+
+
+def read_store(request: Request) -> ReadStore:
+    store = getattr(request.app.state, "read_store", None)
+    if store is None:
+        raise NotFound("this API process serves no read models", field="path")
+    return store
+
+
+@router.get(
+    "",
+    summary="A work queue: unsolved tickets, most urgent SLA due first",
+    description="`view` is `all` (default), `unassigned`, `agent:<agent id>` or `team:<team id>`. "
+    "Each filter may repeat (`status=open&status=pending`): values of one filter are alternatives, "
+    "filters combine. `status` defaults to the unsolved statuses new, open, pending and on_hold. "
+    "Tickets come by most urgent SLA due time, then priority, then age, then id. Pass `next_cursor` "
+    "back as `cursor` for the next page; it is null on the last page.",
+)
+def list_inbox(
+    request: Request,
+    caller: CallerDep,
+    view: Annotated[str, Query(max_length=200)] = "all",
+    status: Values = None,
+    priority: Values = None,
+    channel: Values = None,
+    language: Values = None,
+    category: Values = None,
+    tag: Values = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=inbox_queries.MAX_LIMIT)] = inbox_queries.DEFAULT_LIMIT,
+) -> PlainJSON:
+    filters = {"status": status, "priority": priority, "channel": channel, "language": language, "category": category, "tag": tag}
+    page = inbox_queries.inbox(
+        read_store(request), caller.tenant, view, filters, cursor, limit, now=request.app.state.ledger.clock()
+    )
+    return PlainJSON(page)
+
+
+@router.get(
+    "/counts",
+    summary="How many unsolved tickets each view holds",
+    description='`{"all", "unassigned", "agents": {agent: n}, "teams": {team: n}, "by_status": {status: n}, '
+    '"breached"}`; breached counts tickets with an SLA target missed by now.',
+)
+def inbox_counts(request: Request, caller: CallerDep) -> PlainJSON:
+    return PlainJSON(inbox_queries.counts(read_store(request), caller.tenant, now=request.app.state.ledger.clock()))
