@@ -11,6 +11,7 @@ from . import commands as c
 from .customer_resolution import identities_from_hints, resolve_customer
 from .sla_policy_handlers import SLA_POLICY_HANDLERS
 from ledgerdesk.domain.errors import InvalidValue
+from .ports import LanguageDetector, no_language_detection
 from .unit_of_work import UnitOfWork
 
 
@@ -22,7 +23,9 @@ def _answer(ticket: Ticket, **extra: Any) -> dict[str, Any]:
     return {"ticket_id": str(ticket.id), "version": ticket.version, **extra}
 
 
-def open_ticket(uow: UnitOfWork, cmd: c.OpenTicket, default_phone_region: str | None) -> dict[str, Any]:
+def open_ticket(
+    uow: UnitOfWork, cmd: c.OpenTicket, default_phone_region: str | None, detect_language: LanguageDetector = no_language_detection
+) -> dict[str, Any]:
     if cmd.customer_id is not None:
         customer = uow.get(Customer, cmd.customer_id, field="customer_id")
     else:
@@ -30,7 +33,9 @@ def open_ticket(uow: UnitOfWork, cmd: c.OpenTicket, default_phone_region: str | 
         if not identities:
             raise InvalidValue("give a customer_id, or a customer with an email or phone", field="customer")
         customer = resolve_customer(uow, identities, cmd.customer or c.CustomerHints())
-    ticket = Ticket.open(uow.meta, uow.at, customer.id, cmd.subject, cmd.channel, cmd.priority, cmd.category)
+    ticket = Ticket.open(
+        uow.meta, uow.at, customer.id, cmd.subject, cmd.channel, cmd.priority, cmd.category, language=detect_language(cmd.subject)
+    )
     uow.add(ticket)
     if cmd.tags:
         ticket.retag(uow.meta, uow.at, list(cmd.tags), [])

@@ -10,6 +10,7 @@ from ledgerdesk.domain.receipts import MessageReceipt
 from ledgerdesk.domain.ticket import Ticket
 from ledgerdesk.domain.ticket_values import TicketStatus, checked_order_id
 
+from .ports import LanguageDetector, no_language_detection
 from .commands import ReceiveInboundMessage
 from .customer_resolution import identities_from_hints, resolve_customer
 from .unit_of_work import UnitOfWork
@@ -24,7 +25,9 @@ def subject_from(text: str, fallback: str) -> str:
     return first_line if len(first_line) <= SUBJECT_LENGTH else first_line[: SUBJECT_LENGTH - 1] + "…"
 
 
-def receive_inbound_message(uow: UnitOfWork, cmd: ReceiveInboundMessage, default_phone_region: str | None) -> dict[str, Any]:
+def receive_inbound_message(
+    uow: UnitOfWork, cmd: ReceiveInboundMessage, default_phone_region: str | None, detect_language: LanguageDetector = no_language_detection
+) -> dict[str, Any]:
     external_message_id = cmd.external_message_id.strip()
     order_id = checked_order_id(cmd.order_id) if cmd.order_id is not None else None
     identities = [Identity.channel_user(cmd.channel, cmd.external_user_id)]
@@ -49,6 +52,7 @@ def receive_inbound_message(uow: UnitOfWork, cmd: ReceiveInboundMessage, default
             customer.id,
             cmd.subject or subject_from(cmd.text, f"Message on {cmd.channel}"),
             cmd.channel,
+            language=detect_language(cmd.text),
         )
         uow.add(ticket)
         conversation.link_ticket(because_received, uow.at, ticket.id)

@@ -29,7 +29,7 @@ from . import commands as c
 from .errors import ConcurrencyConflict, IdempotencyKeyReused, NotFound
 from .event_views import describe
 from .intake import intake_answer, receive_inbound_message
-from .ports import Clock, system_clock
+from .ports import Clock, LanguageDetector, no_language_detection, system_clock
 from .handlers import COMMAND_HANDLERS, open_ticket
 from .transcodings import register_domain_transcodings
 from .unit_of_work import UnitOfWork, load, owned
@@ -66,12 +66,19 @@ def fingerprint(command: Any) -> str:
 class Ledger(Application):
     name = "Ledger"
 
-    def __init__(self, env: dict[str, str] | None = None, clock: Clock = system_clock, default_phone_region: str | None = None):
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        clock: Clock = system_clock,
+        default_phone_region: str | None = None,
+        detect_language: LanguageDetector = no_language_detection,
+    ):
         super().__init__(env)
         if self.mapper.compressor is not None or self.mapper.cipher is not None:
             raise ValueError("histories and feeds read the stored JSON directly: no compressor or cipher")
         self.clock = clock
         self.default_phone_region = default_phone_region
+        self.detect_language = detect_language
         # Told the last log position after each command's events are stored (e.g. to wake an
         # in-process projector); a listener must be quick and must not raise.
         self.on_appended: list[Callable[[int], None]] = []
@@ -129,9 +136,9 @@ class Ledger(Application):
 
     def _handler_for(self, command: Any) -> Callable[[UnitOfWork, Any], dict[str, Any]]:
         if isinstance(command, c.ReceiveInboundMessage):
-            return lambda uow, cmd: receive_inbound_message(uow, cmd, self.default_phone_region)
+            return lambda uow, cmd: receive_inbound_message(uow, cmd, self.default_phone_region, self.detect_language)
         if isinstance(command, c.OpenTicket):
-            return lambda uow, cmd: open_ticket(uow, cmd, self.default_phone_region)
+            return lambda uow, cmd: open_ticket(uow, cmd, self.default_phone_region, self.detect_language)
         return COMMAND_HANDLERS[type(command)]
 
     def _earlier_answer(self, command: Any) -> Outcome | None:

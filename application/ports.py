@@ -11,3 +11,13 @@ class Clock(Protocol):
 
 def system_clock() -> datetime:
     return datetime.now(timezone.utc)
+
+
+class LanguageDetector(Protocol):
+    """The language of a customer's text (ISO 639-1), or None when the detector is unsure."""
+
+    def __call__(self, text: str) -> str | None: ...
+
+
+def no_language_detection(text: str) -> str | None:
+    return None

@@ -38,6 +38,9 @@ class Ticket(Aggregate):
         channel: Channel
         priority: Priority
         category: Category | None
+        # ISO 639-1, as detected from the customer's first words; None when unsure (and in
+        # tickets opened before detection existed).
+        language: str | None = None
 
     class CustomerMessageAdded(Event):
         conversation_id: UUID
@@ -167,8 +170,10 @@ class Ticket(Aggregate):
         channel: Channel,
         priority: Priority,
         category: Category | None,
+        language: str | None = None,
     ) -> None:
         self.tenant = meta.tenant
+        self.language = language
         self.customer_id = customer_id
         self.subject = subject
         self.channel = Channel(channel)
@@ -196,6 +201,7 @@ class Ticket(Aggregate):
         channel: Channel,
         priority: Priority = Priority.NORMAL,
         category: Category | None = None,
+        language: str | None = None,
     ) -> Ticket:
         return cls._create(
             cls.Opened,
@@ -207,6 +213,7 @@ class Ticket(Aggregate):
             channel=Channel(channel),
             priority=Priority(priority),
             category=Category(category) if category else None,
+            language=language,
         )
 
     @property

@@ -14,6 +14,7 @@ from ledgerdesk.projections.catalog import all_read_models
 from ledgerdesk.projections.projector import Projector
 from ledgerdesk.projections.store import ReadStore
 
+from .language_detection import LangidDetector
 from .settings import ApiKey, Role, Settings
 
 
@@ -23,11 +24,14 @@ SCHEMA_LOCK_KEY = 0x1ED6E7D5
 
 def build_ledger(settings: Settings, clock: Clock = system_clock) -> Ledger:
     env = settings.eventsourcing_env()
+    detector = LangidDetector()
     if env["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
-        return Ledger(env=env, clock=clock, default_phone_region=settings.default_phone_region)
+        return Ledger(env=env, clock=clock, default_phone_region=settings.default_phone_region, detect_language=detector)
     # API processes starting together on an empty database would race on eventsourcing's
     # CREATE TABLE IF NOT EXISTS (PostgreSQL refuses the loser), so they take turns.
-    ledger = Ledger(env={**env, "CREATE_TABLE": "n"}, clock=clock, default_phone_region=settings.default_phone_region)
+    ledger = Ledger(
+        env={**env, "CREATE_TABLE": "n"}, clock=clock, default_phone_region=settings.default_phone_region, detect_language=detector
+    )
     with psycopg.connect(
         dbname=env["POSTGRES_DBNAME"],
         host=env["POSTGRES_HOST"],

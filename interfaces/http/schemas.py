@@ -166,6 +166,7 @@ class TicketOut(BaseModel):
     status: TicketStatus
     priority: Priority
     category: Category | None
+    language: str | None = Field(description="ISO 639-1, detected from the customer's first message; null when unsure")
     subject: str
     channel: Channel
     customer_id: UUID

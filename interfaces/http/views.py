@@ -15,6 +15,7 @@ def ticket_view(t: Ticket) -> dict[str, Any]:
         "status": t.status,
         "priority": t.priority,
         "category": t.category,
+        "language": t.language,
         "subject": t.subject,
         "channel": t.channel,
         "customer_id": t.customer_id,

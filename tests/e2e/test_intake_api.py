@@ -133,3 +133,13 @@ def test_a_closed_conversation_opens_again_when_the_customer_writes(client):
     inbound(client, external_thread_id=client.get(conversation).json()["external_thread_id"], text="还有一个问题")
 
     assert client.get(conversation).json()["closed"] is False
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [("我的订单还没发货，请尽快处理", "zh"), ("注文した商品がまだ届きません", "ja"), ("El jersey del pedido llegó roto", "es"), ("ok", None)],
+)
+def test_a_new_ticket_records_the_language_of_the_customers_first_words(client, text, language):
+    answer = inbound(client, text=text)
+
+    assert ticket(client, answer["ticket_id"])["language"] == language
