@@ -14,7 +14,11 @@ def create() -> FastAPI:
     settings, _ = ensure_dev_key(Settings())
     ledger = build_ledger(settings)
     read_store = build_read_store(settings)
-    follower = Follower(build_projector(ledger, read_store)) if settings.projections == "inline" else None
+    follower = (
+        Follower(build_projector(ledger, read_store), fallback_wake_seconds=settings.projection_fallback_wake_seconds)
+        if settings.projections == "inline"
+        else None
+    )
     app = create_app(ledger, settings.api_keys, settings.worker_threads, read_store=read_store, follower=follower)
     tune_garbage_collector()
     return app

@@ -26,7 +26,11 @@ def serve(args: argparse.Namespace) -> int:
     settings, dev_key = ensure_dev_key(_settings(args))
     ledger = build_ledger(settings)
     read_store = build_read_store(settings)
-    follower = Follower(build_projector(ledger, read_store)) if settings.projections == "inline" else None
+    follower = (
+        Follower(build_projector(ledger, read_store), fallback_wake_seconds=settings.projection_fallback_wake_seconds)
+        if settings.projections == "inline"
+        else None
+    )
     if dev_key:
         print(f"ledgerdesk: no LEDGERDESK_API_KEYS set; development key for tenant 'demo' (kept in {settings.dev_key_path()}):")
         print(f"  export LEDGERDESK_KEY={dev_key}")
@@ -87,7 +91,7 @@ def project(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    follower = Follower(projector)
+    follower = Follower(projector, fallback_wake_seconds=settings.projection_fallback_wake_seconds)
     follower.start(listen=None if projector.store.is_sqlite else ledger.recorder)
     print(f"ledgerdesk: projecting {', '.join(m.name for m in projector.models)} from {settings.database_url}", flush=True)
     stop.wait()

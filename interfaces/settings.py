@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     # "inline": the API process runs the projections itself (the embedded default).
     # "external": `ledgerdesk project` runs them in their own process(es); the API only reads.
     projections: Literal["inline", "external"] = "inline"
+    # How long a projector sleeps when nothing woke it: a backstop for writers it cannot hear
+    # (another process on the same SQLite file); on PostgreSQL NOTIFY wakes it at once.
+    projection_fallback_wake_seconds: float = Field(default=2.0, gt=0)
     worker_threads: int = Field(default_factory=lambda: max(4, 2 * (os.cpu_count() or 2)), ge=1, le=256)
 
     def eventsourcing_env(self) -> dict[str, str]:

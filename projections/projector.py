@@ -36,8 +36,6 @@ class Projector:
         self.log = log
         self.models = list(models)
         self.batch_size = batch_size
-        # Called with the last applied position after each committed batch (read-your-writes waiters).
-        self.on_applied: list[Callable[[int], None]] = []
 
     def head(self) -> int:
         return self.log.max_notification_id() or 0
@@ -76,17 +74,14 @@ class Projector:
                 model.apply(batch, record)
             batch.flush()
             self.store.set_position(conn, model.name, generation, last)
-            applied += sum(1 for n in notifications if n.id > position)
+            # Counted once per log event, however many read models took it.
+            applied = max(applied, sum(1 for n in notifications if n.id > position))
         return applied
 
     def apply(self, notifications: Sequence[Notification], targets: Sequence[Target] | None = None) -> int:
         targets = targets if targets is not None else [Target(m) for m in self.models]
         with self.store.writing() as conn:
-            applied = self.apply_in(conn, notifications, targets)
-        if applied and notifications:
-            for listener in self.on_applied:
-                listener(notifications[-1].id)
-        return applied
+            return self.apply_in(conn, notifications, targets)
 
     def lowest_position(self, targets: Sequence[Target]) -> int:
         with self.store.reading() as conn:

@@ -54,7 +54,10 @@ class ReadStore:
             self.read_engine = _sqlite_engine(url, "BEGIN")
         else:
             self.write_engine = create_engine(url, pool_size=2, max_overflow=2, pool_pre_ping=True)
-            self.read_engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            # One snapshot per request: a query of several statements never mixes two projector commits.
+            self.read_engine = create_engine(
+                url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, isolation_level="REPEATABLE READ"
+            )
 
     def close(self) -> None:
         self.write_engine.dispose()

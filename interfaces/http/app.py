@@ -9,22 +9,49 @@ from fastapi import FastAPI
 
 from ledgerdesk.application.ledger import Ledger
 from ledgerdesk.interfaces.settings import ApiKey
+from ledgerdesk.projections.catalog import all_read_models
+from ledgerdesk.projections.follower import Follower
+from ledgerdesk.projections.projector import Projector
+from ledgerdesk.projections.store import ReadStore
 
-from . import problems, routes_customers, routes_events, routes_intake, routes_tickets
-from . import routes_sla_policies
-from . import routes_timeline
-from . import routes_analytics
-from . import routes_inbox
+from . import (
+    problems,
+    routes_analytics,
+    routes_customers,
+    routes_events,
+    routes_inbox,
+    routes_intake,
+    routes_projections,
+    routes_sla_policies,
+    routes_tickets,
+    routes_timeline,
+)
 from .auth import ApiKeyAuth
 
 
-def create_app(ledger: Ledger, api_keys: dict[str, ApiKey], worker_threads: int = 4) -> FastAPI:
+def create_app(
+    ledger: Ledger,
+    api_keys: dict[str, ApiKey],
+    worker_threads: int = 4,
+    read_store: ReadStore | None = None,
+    follower: Follower | None = None,
+) -> FastAPI:
+    """`follower`, when given, runs the projections in this process while it serves (embedded mode)."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Commands run in the thread pool. Past a few threads they only queue for the GIL,
         # and a thread that holds the database's write lock then waits for the GIL as well.
         anyio.to_thread.current_default_thread_limiter().total_tokens = worker_threads
-        yield
+        if follower is not None:
+            ledger.on_appended.append(follower.wake)
+            follower.start(listen=ledger.recorder if not follower.projector.store.is_sqlite else None)
+        try:
+            yield
+        finally:
+            if follower is not None:
+                follower.stop()
+                ledger.on_appended.remove(follower.wake)
 
     app = FastAPI(
         lifespan=lifespan,
@@ -34,10 +61,15 @@ def create_app(ledger: Ledger, api_keys: dict[str, ApiKey], worker_threads: int 
         "Authenticate with `Authorization: Bearer <key>`; send `Idempotency-Key` to make a command safe to retry.",
     )
     app.state.ledger = ledger
+    app.state.read_store = read_store
+    app.state.projector = Projector(read_store, ledger.recorder, all_read_models()) if read_store is not None else None
     problems.install(app)
-    for module in (routes_intake, routes_tickets, routes_timeline, routes_customers, routes_events, routes_analytics):
+    # Order matters where paths overlap: /v1/customers/lookup before /v1/customers/{id}.
+    routers = (
+        routes_intake, routes_tickets, routes_timeline, routes_customers, routes_sla_policies,
+        routes_inbox, routes_analytics, routes_projections, routes_events,
+    )
+    for module in routers:
         app.include_router(module.router)
-    app.include_router(routes_sla_policies.router)
-    app.include_router(routes_inbox.router)
     app.add_middleware(ApiKeyAuth, keys=api_keys)
     return app
