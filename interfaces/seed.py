@@ -86,6 +86,31 @@ CARRIES = {Ch.EMAIL: "e", Ch.PHONE: "p", Ch.WHATSAPP: "p", Ch.WEIBO: "", Ch.WEB_
 CST = timezone(timedelta(hours=8))
 START = datetime(2026, 11, 9, tzinfo=CST)  # traffic over four days, peaking on Double 11
 
+# Each shop's SLA policies: urgent cases around the clock, the rest within its business hours.
+BUSINESS_HOURS = {
+    "acme-tea": ("Asia/Shanghai", ("mon", "tue", "wed", "thu", "fri", "sat"), ("09:00", "21:00"), "CN"),
+    "nordic-knits": ("Europe/Stockholm", ("mon", "tue", "wed", "thu", "fri"), ("08:00", "17:00"), "SE"),
+    "shenzhen-gadgets": ("Asia/Shanghai", ("mon", "tue", "wed", "thu", "fri"), ("09:00", "18:00"), "CN"),
+}
+
+
+def sla_policies(tenant: str) -> list[dict]:
+    zone, days, window, country = BUSINESS_HOURS[tenant]
+    calendar = {"kind": "business_hours", "timezone": zone, "weekly": {d: [list(window)] for d in days},
+                "holiday_country": country, "holiday_subdivision": None, "holidays": []}
+    hour = 3600
+    return [
+        {"name": "Urgent, around the clock", "rank": 10, "match": {"priorities": ["urgent"]},
+         "targets": {"first_reply": hour // 2, "next_reply": hour, "periodic_update": 4 * hour, "resolution": 8 * hour},
+         "calendar": {"kind": "24x7"}},
+        {"name": "VIP customers", "rank": 20, "match": {"customer_tiers": ["vip"]},
+         "targets": {"first_reply": hour, "next_reply": 2 * hour, "periodic_update": None, "resolution": 16 * hour},
+         "calendar": calendar},
+        {"name": "Standard", "rank": 100, "match": {},
+         "targets": {"first_reply": 4 * hour, "next_reply": 8 * hour, "periodic_update": None, "resolution": 27 * hour},
+         "calendar": calendar},
+    ]
+
 
 @dataclass
 class SeedReport:
@@ -139,6 +164,17 @@ class _Seeder:
             user_ids[ch] = own or f"{ch}_{rng.getrandbits(40):010x}"
         return Person(tenant, lang, rng.choice(NAMES[lang]), email, phone, "vip" if rng.random() < 0.1 else None, user_ids)
 
+    def at(self, moment: datetime) -> None:
+        """Events carry the simulated time of the traffic, so SLA clocks and analytics see real delays."""
+        self.ledger.clock = lambda: moment.astimezone(timezone.utc)
+
+    def define_policies(self, tenant: str) -> None:
+        admin = Actor(ActorKind.AGENT, "shop-admin")
+        self.at(START - timedelta(days=1))
+        for policy in sla_policies(tenant):
+            ctx = c.CommandContext(tenant, admin, self.uuid(), self.uuid(), idempotent=True)
+            self.run(c.DefineSlaPolicy(ctx, warning_percent=75, **policy))
+
     def run(self, command: object) -> Outcome | None:
         self.report.commands += 1
         try:
@@ -155,6 +191,7 @@ class _Seeder:
         hints = c.CustomerHints(email=p.email if "e" in carries else None, phone=p.phone if "p" in carries else None,
                                 name=p.name, tier=p.tier)
         ctx = c.CommandContext(p.tenant, Actor(ActorKind.INTEGRATOR, f"{ch}-connector"), self.uuid(), corr)
+        self.at(at)
         outcome = self.run(c.ReceiveInboundMessage(ctx, ch, thread, p.user_ids[ch], f"{ch}-{self.rng.getrandbits(64):016x}",
                                                    text, at, hints, order_id=order))
         if outcome is None:
@@ -192,6 +229,7 @@ class _Seeder:
 
         def act(cls: type, *args: object, actor: Actor = agent, on: str = tid, **kw: object) -> Outcome | None:
             ctx = c.CommandContext(p.tenant, actor, self.uuid(), corr, idempotent=True)  # a re-run replays the receipt
+            self.at(at)
             return self.run(cls(ctx, UUID(on), *args, **kw))
 
         def move(target: St) -> None:
@@ -214,6 +252,7 @@ class _Seeder:
                 opened += 1
                 merged = act(c.MergeTicket, on=dup, into_ticket_id=UUID(tid))
                 self.report.merged += bool(merged and not merged.replayed)
+        later()
         act(c.AssignTicket, agent_id=agent.id, team_id=team)
         if cat in (Cat.COMPLAINT, Cat.REFUND):
             act(c.ChangeTicketPriority, Priority.URGENT if cat is Cat.COMPLAINT and rng.random() < 0.4 else Priority.HIGH)
@@ -221,6 +260,7 @@ class _Seeder:
             act(c.RetagTicket, add=tuple(t for t in (str(cat), str(ch), "double-11", p.tier) if t))
         if order and not linked:
             act(c.LinkOrder, order)
+        later()
         act(c.ReplyToTicket, rng.choice(REPLIES[p.lang]))
         status = St.OPEN
         if rng.random() < 0.45:
@@ -229,6 +269,7 @@ class _Seeder:
                 nudge()
                 act(c.ReplyToTicket, rng.choice(REPLIES[p.lang]))
         if rng.random() < 0.85:
+            later()
             move(St.SOLVED)
             if rng.random() < 0.15:
                 nudge()
@@ -247,12 +288,18 @@ def seed_traffic(ledger: Ledger, tickets: int, seed: int = 11) -> SeedReport:
     rng = random.Random(seed)
     report = SeedReport(tenants=list(TENANTS))
     seeder = _Seeder(ledger, rng, report)
+    clock = ledger.clock
     people = [seeder.person(tenant) for tenant in TENANTS for _ in range(max(1, tickets // 3 // len(TENANTS)))]
     head = ledger.recorder.max_notification_id() or 0
     started = time.perf_counter()
-    with tqdm(total=tickets, unit="ticket", desc="seeding", mininterval=0.5, file=sys.stderr) as bar:
-        while bar.n < tickets:
-            bar.update(seeder.ticket(rng.choice(people), budget=tickets - bar.n))
+    try:
+        for tenant in TENANTS:
+            seeder.define_policies(tenant)
+        with tqdm(total=tickets, unit="ticket", desc="seeding", mininterval=0.5, file=sys.stderr) as bar:
+            while bar.n < tickets:
+                bar.update(seeder.ticket(rng.choice(people), budget=tickets - bar.n))
+    finally:
+        ledger.clock = clock
     report.elapsed_seconds = time.perf_counter() - started
     report.events_appended = (ledger.recorder.max_notification_id() or 0) - head
     report.commands_per_second = report.commands / report.elapsed_seconds if report.elapsed_seconds else 0.0
