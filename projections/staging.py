@@ -6,11 +6,22 @@ reading the log. Rows are plain dicts; the `generation` column is filled in here
 """
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, bindparam, select
+from sqlalchemy import Connection, Select, Table, and_, bindparam, select
 
 _ABSENT = object()
+
+
+@cache
+def _load_statement(table: Table) -> Select:
+    """One row by primary key: built once per table, so SQLAlchemy reuses its compiled form."""
+    keys = [c for c in table.primary_key.columns if c.name != "generation"]
+    values = [c for c in table.columns if c.name != "generation" and c not in keys]
+    return select(*keys, *values).where(
+        table.c.generation == bindparam("k_generation"), *(c == bindparam(f"k_{c.name}") for c in keys)
+    )
 
 
 class StagedTable:
@@ -23,6 +34,7 @@ class StagedTable:
         # key -> (row as stored in the database or None, current row or None)
         self._rows: dict[tuple, tuple[dict | None, dict | None]] = {}
         self._appended: list[dict] = []
+        self._columns = (*self.key_columns, *self.value_columns)
 
     def _key(self, values: dict[str, Any]) -> tuple:
         return tuple(values[name] for name in self.key_columns)
@@ -58,12 +70,12 @@ class StagedTable:
         self._appended.append(row)
 
     def _load(self, key: dict[str, Any]) -> dict | None:
-        t = self.table
-        condition = and_(t.c.generation == self.generation, *(t.c[name] == key[name] for name in self.key_columns))
-        found = self.conn.execute(select(t).where(condition)).mappings().first()
+        params = {f"k_{name}": key[name] for name in self.key_columns}
+        params["k_generation"] = self.generation
+        found = self.conn.execute(_load_statement(self.table), params).first()
         if found is None:
             return None
-        return {name: found[name] for name in (*self.key_columns, *self.value_columns)}
+        return dict(zip(self._columns, found))
 
     def flush(self) -> None:
         t = self.table

@@ -16,6 +16,7 @@ from ledgerdesk.interfaces.bootstrap import build_ledger, build_projector, build
 from ledgerdesk.interfaces.seed import seed_traffic
 from ledgerdesk.interfaces.settings import Settings
 from ledgerdesk.projections.rebuild import status
+from tests.conftest import fresh_postgres_database
 from tests.integration.test_read_models_rebuild_equal import assert_incremental_equals_rebuild
 
 pytestmark = pytest.mark.integration
@@ -37,7 +38,15 @@ def wait_until_caught_up(projector, timeout: float = 60.0) -> float:  # type: ig
     raise AssertionError(f"the projection process did not catch up in {timeout} s: {status(projector)}")
 
 
-def test_a_projection_process_killed_mid_stream_resumes_to_the_rows_of_a_rebuild(postgres_database_url) -> None:
+@pytest.fixture
+def own_postgres_database(postgres_database_url):  # type: ignore[no-untyped-def]
+    """A database of its own: the seeder's tenants have fixed names, and a rebuild covers the whole log."""
+    with fresh_postgres_database("ledgerdesk_projection_") as url:
+        yield url
+
+
+def test_a_projection_process_killed_mid_stream_resumes_to_the_rows_of_a_rebuild(own_postgres_database) -> None:
+    postgres_database_url = own_postgres_database
     settings = Settings(database_url=postgres_database_url, default_phone_region="CN")
     ledger = build_ledger(settings)
     store = build_read_store(settings)
