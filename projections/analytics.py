@@ -111,6 +111,9 @@ class SupportAnalytics(ReadModel):
         {"Ticket.Opened", "Ticket.ReplySent", "Ticket.StatusChanged", "Ticket.Rated", "Ticket.MergedInto"}
     )
 
+    def prefetch(self, batch: Batch, events: list[EventRecord]) -> None:
+        batch.table(analytics_tickets).prefetch({"tenant": e.tenant, "ticket_id": e.aggregate_id} for e in events)
+
     def apply(self, batch: Batch, event: EventRecord) -> None:
         tickets = batch.table(analytics_tickets)
         at = utc(event.occurred_at)

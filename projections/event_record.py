@@ -28,10 +28,14 @@ class EventRecord:
 
     @classmethod
     def from_notification(cls, notification: Notification) -> EventRecord:
-        state = flatten(orjson.loads(notification.state))
-        meta = state.pop("meta")
-        timestamp = state.pop("timestamp")
+        state = orjson.loads(notification.state)
+        # The envelope has a fixed shape: unwrap it directly rather than walking it.
+        meta = state.pop("meta")["_data_"]
+        timestamp = state.pop("timestamp")["_data_"]
         state.pop("originator_topic", None)
+        for name, value in state.items():
+            if value.__class__ is dict or value.__class__ is list:
+                state[name] = flatten(value)
         return cls(
             position=notification.id,
             type=event_type(notification.topic),

@@ -65,12 +65,16 @@ class Projector:
                 continue
             batch = Batch(conn, generation)
             wanted = model.event_types
+            relevant = []
             for notification in notifications:
                 if notification.id <= position or event_type(notification.topic) not in wanted:
                     continue
                 record = records.get(notification.id)
                 if record is None:
                     record = records[notification.id] = EventRecord.from_notification(notification)
+                relevant.append(record)
+            model.prefetch(batch, relevant)
+            for record in relevant:
                 model.apply(batch, record)
             batch.flush()
             self.store.set_position(conn, model.name, generation, last)

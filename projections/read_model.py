@@ -43,3 +43,9 @@ class ReadModel(ABC):
     @abstractmethod
     def apply(self, batch: Batch, event: EventRecord) -> None:
         """Change the read model's rows for one event, through `batch.table(...)`."""
+
+    def prefetch(self, batch: Batch, events: list[EventRecord]) -> None:
+        """Optionally read, in a few statements, the rows `apply` will read for these events.
+
+        Only a speed-up: `apply` reads whatever was not prefetched one row at a time.
+        """

@@ -2,26 +2,48 @@
 
 A batch of events touches the same rows again and again (a ticket's row changes with each of
 its events); reading each row once and writing it once keeps a rebuild close to the speed of
-reading the log. Rows are plain dicts; the `generation` column is filled in here.
+reading the log. Reads are the expensive part, so: a row written without being read first is
+upserted at the end instead of looked up, and a read model can prefetch the rows a batch will
+read in a few statements (`ReadModel.prefetch`). Rows are plain dicts; the `generation`
+column is filled in here.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Select, Table, and_, bindparam, select
+from sqlalchemy import Connection, Select, Table, and_, bindparam, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
 
 _ABSENT = object()
+_UNKNOWN: Any = object()  # written blind: whether the database holds the row was never asked
+PREFETCH_CHUNK = 500
+
+
+def _columns(table: Table) -> tuple[list, list]:
+    keys = [c for c in table.primary_key.columns if c.name != "generation"]
+    values = [c for c in table.columns if c.name != "generation" and c not in keys]
+    return keys, values
 
 
 @cache
 def _load_statement(table: Table) -> Select:
     """One row by primary key: built once per table, so SQLAlchemy reuses its compiled form."""
-    keys = [c for c in table.primary_key.columns if c.name != "generation"]
-    values = [c for c in table.columns if c.name != "generation" and c not in keys]
+    keys, values = _columns(table)
     return select(*keys, *values).where(
         table.c.generation == bindparam("k_generation"), *(c == bindparam(f"k_{c.name}") for c in keys)
     )
+
+
+@cache
+def _upsert_statement(table: Table, dialect: str) -> Any:
+    keys, values = _columns(table)
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    index = [table.c.generation, *keys]
+    if not values:
+        return insert.on_conflict_do_nothing(index_elements=index)
+    return insert.on_conflict_do_update(index_elements=index, set_={c.name: insert.excluded[c.name] for c in values})
 
 
 class StagedTable:
@@ -31,10 +53,10 @@ class StagedTable:
         self.generation = generation
         self.key_columns = [c.name for c in table.primary_key.columns if c.name != "generation"]
         self.value_columns = [c.name for c in table.columns if c.name not in self.key_columns and c.name != "generation"]
-        # key -> (row as stored in the database or None, current row or None)
-        self._rows: dict[tuple, tuple[dict | None, dict | None]] = {}
-        self._appended: list[dict] = []
         self._columns = (*self.key_columns, *self.value_columns)
+        # key -> (row as stored in the database, None when absent, or _UNKNOWN; current row or None)
+        self._rows: dict[tuple, tuple[Any, dict | None]] = {}
+        self._appended: list[dict] = []
 
     def _key(self, values: dict[str, Any]) -> tuple:
         return tuple(values[name] for name in self.key_columns)
@@ -51,23 +73,43 @@ class StagedTable:
         return dict(current) if current is not None else None
 
     def put(self, row: dict[str, Any]) -> None:
-        """Insert or replace the row with this primary key."""
+        """Insert or replace the row with this primary key (give every column)."""
         k = self._key(row)
         staged = self._rows.get(k, _ABSENT)
-        if staged is _ABSENT:
-            stored = self._load(row)
-            staged = (stored, stored)
-        self._rows[k] = (staged[0], {name: row.get(name) for name in (*self.key_columns, *self.value_columns)})
+        stored = _UNKNOWN if staged is _ABSENT else staged[0]
+        self._rows[k] = (stored, {name: row.get(name) for name in self._columns})
 
     def delete(self, **key: Any) -> None:
         k = self._key(key)
         staged = self._rows.get(k, _ABSENT)
-        stored = self._load(key) if staged is _ABSENT else staged[0]
+        stored = _UNKNOWN if staged is _ABSENT else staged[0]
         self._rows[k] = (stored, None)
 
     def append(self, row: dict[str, Any]) -> None:
         """A row that is new by construction (its key holds the event's position): no lookup, plain insert."""
         self._appended.append(row)
+
+    def prefetch(self, keys: Iterable[dict[str, Any]]) -> None:
+        """Reads the rows with these keys (absent ones are remembered absent) in a few statements."""
+        wanted = {self._key(key): key for key in keys}
+        missing = [k for k in wanted if k not in self._rows or self._rows[k][0] is _UNKNOWN]
+        t = self.table
+        key_cols = [t.c[name] for name in self.key_columns]
+        for start in range(0, len(missing), PREFETCH_CHUNK):
+            chunk = missing[start : start + PREFETCH_CHUNK]
+            if len(key_cols) == 1:
+                match = key_cols[0].in_([k[0] for k in chunk])
+            else:
+                match = tuple_(*key_cols).in_(chunk)
+            found = {}
+            for row in self.conn.execute(select(*key_cols, *(t.c[n] for n in self.value_columns)).where(t.c.generation == self.generation, match)):
+                values = dict(zip(self._columns, row))
+                found[self._key(values)] = values
+            for k in chunk:
+                stored = found.get(k)
+                staged = self._rows.get(k)
+                # A row written blind before the prefetch keeps what was written.
+                self._rows[k] = (stored, staged[1] if staged is not None else stored)
 
     def _load(self, key: dict[str, Any]) -> dict | None:
         params = {f"k_{name}": key[name] for name in self.key_columns}
@@ -79,24 +121,26 @@ class StagedTable:
 
     def flush(self) -> None:
         t = self.table
-        inserts, updates, deletes = [], [], []
-        for stored, current in self._rows.values():
+        inserts, upserts, updates, deletes = [], [], [], []
+        for key, (stored, current) in self._rows.items():
             if current is None:
                 if stored is not None:
-                    deletes.append({f"k_{n}": stored[n] for n in self.key_columns})
+                    deletes.append({f"k_{n}": value for n, value in zip(self.key_columns, key)})
             elif stored is None:
                 inserts.append({"generation": self.generation, **current})
+            elif stored is _UNKNOWN:
+                upserts.append({"generation": self.generation, **current})
             elif current != stored:
                 updates.append({**{f"k_{n}": current[n] for n in self.key_columns}, **{f"v_{n}": current[n] for n in self.value_columns}})
-        key_match = and_(
-            t.c.generation == self.generation, *(t.c[n] == bindparam(f"k_{n}") for n in self.key_columns)
-        )
+        key_match = and_(t.c.generation == self.generation, *(t.c[n] == bindparam(f"k_{n}") for n in self.key_columns))
         if deletes:
             self.conn.execute(t.delete().where(key_match), deletes)
         if updates and self.value_columns:
             self.conn.execute(t.update().where(key_match).values({n: bindparam(f"v_{n}") for n in self.value_columns}), updates)
         if inserts:
             self.conn.execute(t.insert(), inserts)
+        if upserts:
+            self.conn.execute(_upsert_statement(t, self.conn.dialect.name), upserts)
         if self._appended:
             self.conn.execute(t.insert(), [{"generation": self.generation, **row} for row in self._appended])
         self._rows.clear()

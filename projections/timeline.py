@@ -141,6 +141,15 @@ class CustomerTimeline(ReadModel):
         }
     )
 
+    def prefetch(self, batch: Batch, events: list[EventRecord]) -> None:
+        tickets = {e.aggregate_id for e in events if e.type.startswith("Ticket.") and e.type != "Ticket.Opened"}
+        tickets |= {e.data["target_ticket_id"] for e in events if e.type == "Ticket.MergedInto"}
+        batch.table(timeline_tickets).prefetch({"ticket_id": t} for t in tickets)
+        conversations = {e.data.get("conversation_id") for e in events if e.type.startswith("Ticket.")}
+        conversations |= {e.aggregate_id for e in events if e.type == "Conversation.LinkedToTicket"}
+        conversations.discard(None)
+        batch.table(timeline_conversations).prefetch({"conversation_id": c} for c in conversations)
+
     def apply(self, batch: Batch, event: EventRecord) -> None:
         handler = getattr(self, "_" + event.type.replace(".", "_"), None)
         if handler is not None:
