@@ -11,6 +11,7 @@ from ledgerdesk import migrations
 from ledgerdesk.application.ledger import Ledger
 from ledgerdesk.application.ports import Clock, system_clock
 from ledgerdesk.projections.catalog import all_read_models
+from ledgerdesk.projections.follower import Follower
 from ledgerdesk.projections.projector import Projector
 from ledgerdesk.projections.store import ReadStore
 
@@ -55,6 +56,13 @@ def build_read_store(settings: Settings) -> ReadStore:
 
 def build_projector(ledger: Ledger, store: ReadStore) -> Projector:
     return Projector(store, ledger.recorder, all_read_models())
+
+
+def build_follower(settings: Settings, ledger: Ledger, store: ReadStore) -> Follower | None:
+    """The in-process projections of the embedded default; None when `ledgerdesk project` runs them."""
+    if settings.projections != "inline":
+        return None
+    return Follower(build_projector(ledger, store), fallback_wake_seconds=settings.projection_fallback_wake_seconds)
 
 
 def ensure_dev_key(settings: Settings) -> tuple[Settings, str | None]:

@@ -6,7 +6,7 @@ import json
 import sys
 from uuid import UUID
 
-from .bootstrap import build_ledger, build_projector, build_read_store, ensure_dev_key, tune_garbage_collector
+from .bootstrap import build_follower, build_ledger, build_projector, build_read_store, ensure_dev_key, tune_garbage_collector
 from .settings import Settings
 from ledgerdesk.projections.rebuild import status
 
@@ -21,16 +21,10 @@ def serve(args: argparse.Namespace) -> int:
 
     from .http.app import create_app
 
-    from ledgerdesk.projections.follower import Follower
-
     settings, dev_key = ensure_dev_key(_settings(args))
     ledger = build_ledger(settings)
     read_store = build_read_store(settings)
-    follower = (
-        Follower(build_projector(ledger, read_store), fallback_wake_seconds=settings.projection_fallback_wake_seconds)
-        if settings.projections == "inline"
-        else None
-    )
+    follower = build_follower(settings, ledger, read_store)
     if dev_key:
         print(f"ledgerdesk: no LEDGERDESK_API_KEYS set; development key for tenant 'demo' (kept in {settings.dev_key_path()}):")
         print(f"  export LEDGERDESK_KEY={dev_key}")

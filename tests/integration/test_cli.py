@@ -47,3 +47,30 @@ def test_configured_keys_mean_no_development_key(tmp_path):
     settings = Settings(database_url=f"sqlite:///{tmp_path}/x.db", api_keys={"k": {"tenant": "t", "actor": "a"}})
     assert ensure_dev_key(settings) == (settings, None)
     assert not settings.dev_key_path().exists()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_projections_status_shows_the_lag_and_rebuild_catches_up_with_a_progress_bar(ledger, settings, clock, capsys):
+    context = c.CommandContext(random_ref("t-"), Actor(ActorKind.INTEGRATOR, "shop"), "cmd-1", "cmd-1")
+    ledger.execute(c.ReceiveInboundMessage(context, channel="taobao", external_thread_id="th", external_user_id="u",
+                                           external_message_id=random_ref("m-"), text="包裹呢", sent_at=clock()))
+    head = ledger.recorder.max_notification_id()
+
+    assert main(["projections", "status", "--json", "--database", settings.database_url]) == 0
+    before = json.loads(capsys.readouterr().out)
+    assert {row["name"] for row in before} == {"inbox", "timeline", "analytics"}
+    assert all(row["lag"] == head and row["position"] == 0 for row in before)
+
+    assert main(["projections", "rebuild", "--database", settings.database_url]) == 0
+    output = capsys.readouterr()
+    assert "events/s" in output.out and "rebuilding" in output.err  # tqdm draws its bar on stderr
+
+    assert main(["projections", "status", "--json", "--database", settings.database_url]) == 0
+    after = json.loads(capsys.readouterr().out)
+    assert all(row["lag"] == 0 and row["generation"] == 2 for row in after)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_rebuilding_an_unknown_read_model_names_the_known_ones(settings, capsys):
+    assert main(["projections", "rebuild", "nonsense", "--database", settings.database_url]) == 2
+    assert "inbox" in capsys.readouterr().err
