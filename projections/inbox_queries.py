@@ -21,13 +21,13 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, case, func, select, tuple_
+from sqlalchemy import and_, func, select, tuple_
 
 from ledgerdesk.domain.channel import Channel
 from ledgerdesk.domain.errors import InvalidValue
 from ledgerdesk.domain.ticket_values import Category, Priority, TicketStatus, checked_tag
 
-from .inbox import NAME, UNASSIGNED, UNSOLVED_STATUSES, inbox_ticket_tags, inbox_tickets, utc
+from .inbox import NAME, UNASSIGNED, UNSOLVED_STATUSES, inbox_counts, inbox_ticket_tags, inbox_tickets, utc
 from .store import ReadStore
 
 DEFAULT_LIMIT = 50
@@ -127,7 +127,8 @@ def decode_cursor(cursor: str) -> tuple[int, int, int, str]:
             raise ValueError
         key = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         version, due_sort, priority_rank, opened_ms, ticket_id = key
-        if version != _CURSOR_VERSION or not all(isinstance(v, int) and not isinstance(v, bool) for v in (due_sort, priority_rank, opened_ms)):
+        whole = all(isinstance(v, int) and not isinstance(v, bool) for v in (due_sort, priority_rank, opened_ms))
+        if version != _CURSOR_VERSION or not whole:
             raise ValueError
         if not isinstance(ticket_id, str) or len(ticket_id) > 36:
             raise ValueError
@@ -271,20 +272,30 @@ def inbox(
 def counts(store: ReadStore, tenant: str, now: datetime) -> dict[str, Any]:
     """How many unsolved tickets each view holds, by status, and how many are in breach at `now`."""
     now = utc(now)
+    c, t = inbox_counts, inbox_tickets
     with store.reading() as conn:
         generation = store.active_generation(conn, NAME)
-        rows = _count_rows(conn, generation, tenant, now)
+        buckets = conn.execute(
+            select(c.c.status, c.c.assignee, c.c.team, c.c.tickets).where(c.c.generation == generation, c.c.tenant == tenant)
+        ).all()
+        breached = conn.execute(
+            select(func.count()).where(
+                t.c.generation == generation,
+                t.c.tenant == tenant,
+                t.c.breach_at <= now,
+                t.c.status.in_(UNSOLVED_STATUSES),
+            )
+        ).scalar()
     answer: dict[str, Any] = {
         "all": 0,
         "unassigned": 0,
         "agents": {},
         "teams": {},
         "by_status": dict.fromkeys(UNSOLVED_STATUSES, 0),
-        "breached": 0,
+        "breached": breached or 0,
     }
-    for status, assignee, team, n, breached in rows:
+    for status, assignee, team, n in buckets:
         answer["all"] += n
-        answer["breached"] += int(breached or 0)
         answer["by_status"][status] = answer["by_status"].get(status, 0) + n
         if assignee == UNASSIGNED:
             answer["unassigned"] += n
@@ -295,15 +306,3 @@ def counts(store: ReadStore, tenant: str, now: datetime) -> dict[str, Any]:
     answer["agents"] = dict(sorted(answer["agents"].items()))
     answer["teams"] = dict(sorted(answer["teams"].items()))
     return answer
-
-
-def _count_rows(conn: Connection, generation: int, tenant: str, now: datetime) -> list[tuple]:
-    t = inbox_tickets
-    breached = func.sum(case((t.c.breach_at <= now, 1), else_=0))
-    query = (
-        select(t.c.status, t.c.assignee, t.c.team, func.count(), breached)
-        .where(t.c.generation == generation, t.c.tenant == tenant, t.c.status.in_(UNSOLVED_STATUSES))
-        .group_by(t.c.status, t.c.assignee, t.c.team)
-    )
-    return [tuple(row) for row in conn.execute(query)]
-

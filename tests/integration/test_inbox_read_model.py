@@ -13,10 +13,9 @@ from ledgerdesk.domain.audit import Actor, ActorKind
 from ledgerdesk.domain.channel import Channel
 from ledgerdesk.domain.errors import InvalidValue
 from ledgerdesk.domain.ticket_values import Category, Priority, TicketStatus
-from ledgerdesk.projections.event_record import EventRecord
-from ledgerdesk.projections.inbox import TicketInbox, inbox_ticket_tags, inbox_tickets
+from ledgerdesk.domain.ticket import Ticket
+from ledgerdesk.projections.inbox import inbox_ticket_tags, inbox_tickets
 from ledgerdesk.projections.inbox_queries import counts, inbox
-from ledgerdesk.projections.read_model import Batch
 from tests.conftest import random_ref
 
 pytestmark = pytest.mark.integration
@@ -238,23 +237,16 @@ def test_a_row_keeps_what_the_list_shows(ledger, read_store, projector, clock, t
     assert row["last_customer_message_at"] is None
 
 
-def test_language_comes_from_the_opened_event_when_it_carries_one(read_store, tenant):
-    """Ticket.Opened is gaining an optional `language`; the inbox keeps it and filters on it."""
-    model = TicketInbox()
-    at = datetime(2026, 11, 11, 9, 0, tzinfo=timezone.utc)
-    opened = []
-    for position, language in enumerate(["zh-Hans", "en", None], start=1):
-        ticket_id = str(UUID(int=position))
-        data = {"customer_id": str(UUID(int=99)), "subject": "Hello", "channel": "email", "priority": "normal", "category": None}
-        if language is not None:
-            data["language"] = language
-        opened.append(EventRecord(position, "Ticket.Opened", ticket_id, 1, at, tenant, "agent", "ada", data))
-    with read_store.writing() as conn:
-        batch = Batch(conn, read_store.active_generation(conn, "inbox"))
-        for event in opened:
-            model.apply(batch, event)
-        batch.flush()
-    assert every_id(read_store, tenant, language=["en"]) == [opened[1].aggregate_id]
-    assert set(every_id(read_store, tenant, language=["en", "zh-Hans"])) == {opened[0].aggregate_id, opened[1].aggregate_id}
+def test_language_comes_from_the_opened_event(ledger, read_store, projector, tenant):
+    """Ticket.Opened carries the language detected from the first words (None when unsure)."""
+    chinese = open_ticket(ledger, tenant, subject="我的订单还没有发货，请尽快帮我处理一下，谢谢")
+    english = open_ticket(ledger, tenant, subject="My parcel has not arrived yet, could you please check where it is?")
+    projector.catch_up()
+
+    detected = {t: ledger.aggregate(tenant, Ticket, UUID(t)).language for t in (chinese, english)}
+    assert detected == {chinese: "zh", english: "en"}
+    assert every_id(read_store, tenant, language=["en"]) == [english]
+    assert set(every_id(read_store, tenant, language=["en", "zh"])) == {chinese, english}
+    assert every_id(read_store, tenant, language=["fr"]) == []
     rows = {r["ticket_id"]: r["language"] for r in inbox(read_store, tenant, "all", None, None, 50, NOW)["items"]}
-    assert rows == {opened[0].aggregate_id: "zh-Hans", opened[1].aggregate_id: "en", opened[2].aggregate_id: None}
+    assert rows == detected

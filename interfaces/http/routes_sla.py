@@ -1,0 +1,42 @@
+"""SLA from the inbox read model: a ticket's clocks (/v1/tickets/{id}/sla) and the tenant's
+active policies (/v1/sla-policies; defining and changing them is /v1/sla-policies' commands).
+
+Read models follow the log, so a change made a moment ago may not show yet. Clocks are judged
+at the ledger's clock at the time of the request.
+"""
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Request
+
+from ledgerdesk.application.errors import NotFound
+from ledgerdesk.projections import sla_queries
+
+from .deps import CallerDep
+from .responses import PlainJSON
+from .routes_inbox import read_store
+
+router = APIRouter(prefix="/v1", tags=["sla"])
+
+
+@router.get(
+    "/tickets/{ticket_id}/sla",
+    summary="A ticket's SLA clocks: each metric's target, state, due and warning times",
+    description="`policy` is the policy and version the ticket is measured under (null: none matched). "
+    "Each clock's `state` is active, paused, fulfilled or breached as of now.",
+)
+def get_ticket_sla(ticket_id: UUID, request: Request, caller: CallerDep) -> PlainJSON:
+    found = sla_queries.ticket_sla(read_store(request), caller.tenant, str(ticket_id), now=request.app.state.ledger.clock())
+    if found is None:
+        raise NotFound(f"no ticket {ticket_id}", field="ticket_id")
+    return PlainJSON(found)
+
+
+@router.get(
+    "/sla-policies",
+    summary="The tenant's active SLA policies, in the order they are tried",
+    description="Lower rank first, then the earlier defined, then by id: a ticket gets the first that matches.",
+)
+def list_sla_policies(request: Request, caller: CallerDep) -> PlainJSON:
+    return PlainJSON({"items": sla_queries.sla_policies(read_store(request), caller.tenant)})
