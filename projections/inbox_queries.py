@@ -232,9 +232,17 @@ def _page_query(generation: int, tenant: str, view: View, filters: dict[str, lis
         if filters[name]:
             conditions.append(_in(t.c[name], filters[name]))
     if filters["tag"]:
+        # Each ticket the index-ordered scan reaches is checked by one probe of the tag table's
+        # primary key (generation, ticket_id, tag). OFFSET 0 keeps PostgreSQL from turning the
+        # EXISTS into a join, which, on statistics not yet gathered (a fresh generation), it
+        # planned as re-reading every ticket with the tag for each ticket scanned.
         g = inbox_ticket_tags
-        tagged = select(g.c.ticket_id).where(g.c.generation == generation, _in(g.c.tag, filters["tag"]))
-        conditions.append(t.c.ticket_id.in_(tagged))
+        tagged = (
+            select(g.c.ticket_id)
+            .where(g.c.generation == generation, g.c.ticket_id == t.c.ticket_id, _in(g.c.tag, filters["tag"]))
+            .offset(0)
+        )
+        conditions.append(tagged.exists())
     sort = (t.c.due_sort, t.c.priority_rank, t.c.opened_ms, t.c.ticket_id)
     if after is not None:
         conditions.append(tuple_(*sort) > tuple_(*after))
