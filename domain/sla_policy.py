@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 from uuid import uuid4
 
@@ -310,13 +310,35 @@ def _admits(allowed: list[str] | None, value: str | None) -> bool:
     return not allowed or (value is not None and value in allowed)
 
 
+# What a ticket is measured under while its tenant has no active policy at all: every promise
+# is visible from the first ticket on. Once a tenant defines policies they alone decide (a
+# catch-all policy, with an empty match, covers the rest). Changing these terms is a new
+# version, so a rebuild would measure old tickets anew.
+DEFAULT_POLICY = SlaPolicySnapshot(
+    policy_id="default",
+    version=1,
+    name="Default (the tenant has no SLA policy)",
+    rank=10_001,
+    match={key: [] for key in MATCH_KEYS},
+    targets={"first_reply": 8 * 3600, "next_reply": 8 * 3600, "periodic_update": None, "resolution": 72 * 3600},
+    warning_percent=75,
+    calendar={"kind": "24x7"},
+    defined_at=datetime(2026, 1, 1, tzinfo=timezone.utc),
+)
+
+
 def select_policy(
     policies: Iterable[SlaPolicySnapshot],
     priority: str,
     channel: str,
     category: str | None,
     customer_tier: str | None,
+    default: SlaPolicySnapshot | None = DEFAULT_POLICY,
 ) -> SlaPolicySnapshot | None:
-    """The first active policy that matches, by (rank, defined_at, policy_id); None when none does."""
-    matching = (p for p in policies if p.matches(priority, channel, category, customer_tier))
+    """The first active policy that matches, by (rank, defined_at, policy_id); None when none
+    does; `default` when there is no active policy at all."""
+    active = [p for p in policies if not p.retired]
+    if not active:
+        return default
+    matching = (p for p in active if p.matches(priority, channel, category, customer_tier))
     return min(matching, key=lambda p: p.order_key, default=None)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from ledgerdesk.domain.sla import TicketSla
-from ledgerdesk.domain.sla_policy import TARGET_KEYS
+from ledgerdesk.domain.sla_policy import DEFAULT_POLICY, TARGET_KEYS
 
 from .inbox import NAME, sla_tickets, utc
 from .inbox import sla_policies as policies_table
@@ -35,8 +35,8 @@ def ticket_sla(store: ReadStore, tenant: str, ticket_id: str, now: datetime) -> 
         ).first()
         if row is None or row.tenant != tenant:
             return None
-        name = None
-        if row.policy_id is not None:
+        name = DEFAULT_POLICY.name if row.policy_id == DEFAULT_POLICY.policy_id else None
+        if row.policy_id is not None and name is None:
             name = conn.execute(
                 select(p.c.name).where(p.c.generation == generation, p.c.policy_id == row.policy_id)
             ).scalar()

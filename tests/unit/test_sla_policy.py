@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from ledgerdesk.domain.audit import Actor, ActorKind, AuditMeta
 from ledgerdesk.domain.channel import Channel
 from ledgerdesk.domain.errors import IllegalTransition, InvalidValue
-from ledgerdesk.domain.sla_policy import SlaPolicy, SlaPolicySnapshot, select_policy
+from ledgerdesk.domain.sla_policy import DEFAULT_POLICY, SlaPolicy, SlaPolicySnapshot, select_policy
 from ledgerdesk.domain.ticket_values import Category, Priority
 
 pytestmark = pytest.mark.unit
@@ -245,14 +245,15 @@ def test_the_lowest_rank_wins_then_the_earliest_defined_then_the_id():
     assert select_policy([general, urgent], "normal", "email", None, None) is general
     assert select_policy([newer, older], "normal", "email", None, None) is older
     assert select_policy([older, twin, newer], "normal", "email", None, None) is twin
-    assert select_policy([], "normal", "email", None, None) is None
+    assert select_policy([], "normal", "email", None, None) is DEFAULT_POLICY
+    assert select_policy([], "normal", "email", None, None, default=None) is None
 
 
 def test_a_retired_policy_is_never_selected():
     retired = snapshot("retired", rank=0, retired=True)
     active = snapshot("active", rank=500)
     assert select_policy([retired, active], "normal", "email", None, None) is active
-    assert select_policy([retired], "normal", "email", None, None) is None
+    assert select_policy([retired], "normal", "email", None, None) is DEFAULT_POLICY
 
 
 def subset(values: list[str]) -> st.SearchStrategy[list[str]]:
@@ -309,3 +310,20 @@ def test_matching_means_every_set_criterion_holds_the_tickets_value(priorities, 
         and (not tiers or tier in tiers)
     )
     assert policy.matches(priority, channel, category, tier) == expected
+
+
+def test_a_tenant_without_active_policies_is_measured_under_the_default_policy():
+    chosen = select_policy([], "low", "taobao", None, None)
+
+    assert chosen is DEFAULT_POLICY
+    assert chosen.targets["first_reply"] == 8 * 3600 and chosen.calendar == {"kind": "24x7"}
+
+
+def test_once_a_tenant_has_policies_a_ticket_none_matches_is_not_measured():
+    taobao_only = SlaPolicySnapshot(
+        "p1", 1, "Taobao", 10, {"priorities": [], "channels": ["taobao"], "categories": [], "customer_tiers": []},
+        {"first_reply": 600, "next_reply": None, "periodic_update": None, "resolution": None}, 75, {"kind": "24x7"},
+        DEFAULT_POLICY.defined_at,
+    )
+
+    assert select_policy([taobao_only], "low", "jd", None, None) is None
