@@ -25,29 +25,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Integer, String, and_, column, inspect, or_, select, table
+from sqlalchemy import Connection, and_, or_, select
 
 from .analytics import NAME, analytics_daily, analytics_tickets, utc
+from .inbox import sla_clocks  # the SLA read model's clocks: read, never written, here
 from .store import ReadStore
 
 SLA_READ_MODEL = "inbox"
 SLA_METRICS = ("first_reply", "next_reply", "periodic_update", "resolution")
 
-# The SLA read model's clocks, as this query reads them (the table is defined and owned by it).
-sla_clocks = table(
-    "sla_clocks",
-    column("generation", Integer),
-    column("ticket_id", String),
-    column("metric", String),
-    column("cycle", Integer),
-    column("tenant", String),
-    column("channel", String),
-    column("target_seconds", Integer),
-    column("started_at", DateTime(timezone=True)),
-    column("due_at", DateTime(timezone=True)),
-    column("stopped_at", DateTime(timezone=True)),
-    column("breached_at", DateTime(timezone=True)),
-)
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -195,8 +181,6 @@ def _facts(conn: Connection, day_column: Any, seconds_column: Any, generation: i
 def _sla_outcomes(conn: Connection, generation: int, tenant: str, date_from: date, date_to: date,
                   channel: str | None, now: datetime) -> Iterable[tuple[date, str, str, bool]]:
     """(day, channel, metric, met) of every clock decided on a day of the range, as of `now`."""
-    if not _sla_clocks_exist(conn):
-        return
     start, end = _instant(date_from), _instant(date_to + timedelta(days=1))
     s = sla_clocks
     stopped = and_(s.c.stopped_at.is_not(None), s.c.stopped_at >= start, s.c.stopped_at < end)
@@ -212,10 +196,3 @@ def _sla_outcomes(conn: Connection, generation: int, tenant: str, date_from: dat
         else:
             yield utc(due_at).date(), channel_of_row, metric, False
 
-
-def _sla_clocks_exist(conn: Connection) -> bool:
-    """TEMPORARY guard: no migration makes the `sla_clocks` table yet (the inbox read model's
-    alembic 0004 has only `inbox_tickets` and `inbox_ticket_tags`). Until one does, every metric
-    reads met 0, missed 0, rate None. Delete this check (and its call) when the table lands, so a
-    missing table fails loudly instead of reading as "no clocks"."""
-    return inspect(conn).has_table("sla_clocks")

@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, insert, select
+from sqlalchemy import insert, select
 
 from ledgerdesk.application import commands as c
 from ledgerdesk.application.ledger import Ledger
@@ -22,6 +22,7 @@ from ledgerdesk.interfaces.bootstrap import build_read_store
 from ledgerdesk.interfaces.settings import Settings
 from ledgerdesk.projections.analytics import analytics_daily, analytics_tickets
 from ledgerdesk.projections.analytics_queries import daily, percentile, report
+from ledgerdesk.projections.inbox import sla_clocks
 from ledgerdesk.projections.projector import Projector
 from ledgerdesk.projections.store import ReadStore
 from tests.conftest import SteppingClock, fresh_postgres_database, random_ref
@@ -351,21 +352,6 @@ def own_store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[ReadSto
         store.close()
 
 
-SLA_CLOCKS_COLUMNS = Table(
-    "sla_clocks",
-    MetaData(),
-    Column("generation", Integer, primary_key=True),
-    Column("ticket_id", String(36), primary_key=True),
-    Column("metric", String(32), primary_key=True),
-    Column("cycle", Integer, primary_key=True),
-    Column("tenant", String(128), nullable=False),
-    Column("channel", String(32), nullable=False),
-    Column("target_seconds", Integer, nullable=False),
-    Column("started_at", DateTime(timezone=True), nullable=False),
-    Column("due_at", DateTime(timezone=True), nullable=True),
-    Column("stopped_at", DateTime(timezone=True), nullable=True),
-    Column("breached_at", DateTime(timezone=True), nullable=True),
-)
 
 
 def clock_row(tenant: str, metric: str = "first_reply", channel: str = "email", *, due: datetime,
@@ -380,9 +366,8 @@ def clock_row(tenant: str, metric: str = "first_reply", channel: str = "email", 
 def test_sla_attainment_counts_clocks_stopped_in_time_late_and_still_running_past_due(own_store):
     tenant = random_ref("tenant-")
     with own_store.writing() as conn:
-        SLA_CLOCKS_COLUMNS.create(conn, checkfirst=True)  # until the inbox read model's migration makes it
         generation = own_store.active_generation(conn, "inbox")
-        conn.execute(insert(SLA_CLOCKS_COLUMNS), [
+        conn.execute(insert(sla_clocks), [
             clock_row(tenant, due=on(D1, 11), stopped=on(D1, 10)),                        # met on D1
             clock_row(tenant, due=on(D1, 10), stopped=on(D1, 11), breached=on(D1, 11)),   # missed on D1 (stopped late)
             clock_row(tenant, due=on(D1, 15)),                                            # running, overdue: missed on D1
