@@ -137,6 +137,10 @@ class BusinessCalendar:
         return cls(zone, weekly, country, subdivision, frozenset(days))
 
     def to_dict(self) -> dict[str, Any]:
+        """The canonical dict form; shared between calls (a read model stores it per ticket), so do not mutate it."""
+        return _calendar_dict(self)
+
+    def _as_dict(self) -> dict[str, Any]:
         if self.timezone is None:
             return {"kind": "24x7"}
         return {
@@ -244,6 +248,11 @@ def _parsed_day(raw: Any, field: str) -> tuple[Window, ...]:
     frozen = tuple(day)
     _check_day(frozen, field)
     return frozen
+
+
+@lru_cache(maxsize=1024)
+def _calendar_dict(calendar: BusinessCalendar) -> dict[str, Any]:
+    return calendar._as_dict()
 
 
 @lru_cache(maxsize=1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Select, Table, and_, bindparam, select, tuple_
@@ -100,12 +101,11 @@ class StagedTable:
         self.key_columns = [c.name for c in table.primary_key.columns if c.name != "generation"]
         self.value_columns = [c.name for c in table.columns if c.name not in self.key_columns and c.name != "generation"]
         self._columns = (*self.key_columns, *self.value_columns)
+        first, *rest = self.key_columns
+        self._key = (lambda values: (values[first],)) if not rest else itemgetter(first, *rest)  # type: ignore[method-assign]
         # key -> (row as stored in the database, None when absent, or _UNKNOWN; current row or None)
         self._rows: dict[tuple, tuple[Any, dict | None]] = {}
         self._appended: list[dict] = []
-
-    def _key(self, values: dict[str, Any]) -> tuple:
-        return tuple(values[name] for name in self.key_columns)
 
     def get(self, **key: Any) -> dict | None:
         """The row with this primary key as of now in the batch, or None. Mutate it only through `put`."""
@@ -123,7 +123,7 @@ class StagedTable:
         k = self._key(row)
         staged = self._rows.get(k, _ABSENT)
         stored = _UNKNOWN if staged is _ABSENT else staged[0]
-        self._rows[k] = (stored, {name: row.get(name) for name in self._columns})
+        self._rows[k] = (stored, dict(row))
 
     def delete(self, **key: Any) -> None:
         k = self._key(key)
