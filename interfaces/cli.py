@@ -129,7 +129,8 @@ def projections_rebuild(args: argparse.Namespace) -> int:
         report = rebuild(projector, models, progress=lambda _position, events: bar.update(events))
     print(
         f"rebuilt {', '.join(report.names)}: {report.events} events in {report.seconds:.1f} s "
-        f"({report.events_per_second:,.0f} events/s); now at position {report.position}"
+        f"({report.events_per_second:,.0f} events/s) and switched; the old rows dropped in {report.cleanup_seconds:.1f} s; "
+        f"now at position {report.position}"
     )
     return 0
 

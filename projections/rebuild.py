@@ -22,8 +22,9 @@ from .schema import projection_generations, projection_tracking
 class RebuildReport:
     names: list[str]
     events: int
-    seconds: float
+    seconds: float  # from the start to the switch: what the new read models took to build
     position: int
+    cleanup_seconds: float = 0.0  # dropping the old generation's rows, after the switch
 
     @property
     def events_per_second(self) -> float:
@@ -57,6 +58,7 @@ def start_generations(projector: Projector, models: Sequence[ReadModel]) -> dict
 
 
 def switch(projector: Projector, models: Sequence[ReadModel], fresh: dict[str, int]) -> None:
+    """Makes the fresh generations active, once they have reached the active ones' positions."""
     store = projector.store
     with store.writing() as conn:
         states = store.generations(conn, [m.name for m in models], lock=True)
@@ -80,7 +82,10 @@ def switch(projector: Projector, models: Sequence[ReadModel], fresh: dict[str, i
             conn.execute(
                 g.update().where(g.c.name == model.name).values(active_generation=fresh[model.name], building_generation=None)
             )
-    with store.writing() as conn:
+
+
+def drop_old_generations(projector: Projector, models: Sequence[ReadModel], fresh: dict[str, int]) -> None:
+    with projector.store.writing() as conn:
         for model in models:
             _drop_generations(conn, model, keep=fresh[model.name])
 
@@ -99,9 +104,11 @@ def rebuild(
     for _ in range(2):
         events += projector.catch_up(targets, progress=progress)
     switch(projector, models, fresh)
+    switched = time.perf_counter()
+    drop_old_generations(projector, models, fresh)
     with projector.store.reading() as conn:
         position = min(s.active_position for s in projector.store.generations(conn, [m.name for m in models]).values())
-    return RebuildReport([m.name for m in models], events, time.perf_counter() - started, position)
+    return RebuildReport([m.name for m in models], events, switched - started, position, time.perf_counter() - switched)
 
 
 def status(projector: Projector) -> list[dict]:
