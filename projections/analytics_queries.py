@@ -184,7 +184,10 @@ def _sla_outcomes(conn: Connection, generation: int, tenant: str, date_from: dat
     start, end = _instant(date_from), _instant(date_to + timedelta(days=1))
     s = sla_clocks
     stopped = and_(s.c.stopped_at.is_not(None), s.c.stopped_at >= start, s.c.stopped_at < end)
-    overdue = and_(s.c.stopped_at.is_(None), s.c.due_at.is_not(None), s.c.due_at >= start, s.c.due_at < min(end, now))
+    # A paused clock keeps its last due_at without being breached: only a running clock goes overdue.
+    overdue = and_(
+        s.c.stopped_at.is_(None), s.c.paused.is_(False), s.c.due_at.is_not(None), s.c.due_at >= start, s.c.due_at < min(end, now)
+    )
     query = select(s.c.metric, s.c.channel, s.c.due_at, s.c.stopped_at, s.c.breached_at).where(
         s.c.generation == generation, s.c.tenant == tenant, or_(stopped, overdue)
     )

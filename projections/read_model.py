@@ -47,5 +47,8 @@ class ReadModel(ABC):
     def prefetch(self, batch: Batch, events: list[EventRecord]) -> None:
         """Optionally read, in a few statements, the rows `apply` will read for these events.
 
-        Only a speed-up: `apply` reads whatever was not prefetched one row at a time.
+        The projector calls it once per batch with exactly the events it then passes to
+        `apply`, in order, so a read model may also use it to learn the batch's last event
+        (the inbox writes each changed ticket once per batch). Rows not prefetched are read
+        one at a time.
         """

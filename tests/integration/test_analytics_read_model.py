@@ -355,11 +355,12 @@ def own_store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[ReadSto
 
 
 def clock_row(tenant: str, metric: str = "first_reply", channel: str = "email", *, due: datetime,
-              stopped: datetime | None = None, breached: datetime | None = None, generation: int = 1) -> dict[str, Any]:
+              stopped: datetime | None = None, breached: datetime | None = None, generation: int = 1,
+              paused: bool = False) -> dict[str, Any]:
     return {
         "generation": generation, "ticket_id": str(uuid4()), "metric": metric, "cycle": 1, "tenant": tenant,
         "channel": channel, "target_seconds": 3600, "started_at": due - timedelta(hours=1), "due_at": due,
-        "stopped_at": stopped, "breached_at": breached,
+        "stopped_at": stopped, "breached_at": breached, "paused": paused,
     }
 
 
@@ -371,6 +372,7 @@ def test_sla_attainment_counts_clocks_stopped_in_time_late_and_still_running_pas
             clock_row(tenant, due=on(D1, 11), stopped=on(D1, 10)),                        # met on D1
             clock_row(tenant, due=on(D1, 10), stopped=on(D1, 11), breached=on(D1, 11)),   # missed on D1 (stopped late)
             clock_row(tenant, due=on(D1, 15)),                                            # running, overdue: missed on D1
+            clock_row(tenant, due=on(D1, 9), paused=True),                                # paused before its due: nothing
             clock_row(tenant, due=on(D3, 18)),                                            # running, not due yet: nothing
             clock_row(tenant, due=on(D3, 11)),                                            # running, overdue: missed on D3
             clock_row(tenant, "resolution", "sms", due=on(D2, 20), stopped=on(D2, 10)),   # met on D2
