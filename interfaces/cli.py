@@ -135,6 +135,31 @@ def projections_rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
+def projections_verify(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ledgerdesk.projections.catalog import read_models_named
+    from ledgerdesk.projections.verify import verify
+
+    settings = _settings(args)
+    ledger = build_ledger(settings)  # kept referenced: the projector reads its recorder
+    projector = build_projector(ledger, build_read_store(settings))
+    try:
+        models = read_models_named(args.names)
+    except KeyError as error:
+        print(error.args[0], file=sys.stderr)
+        return 2
+    with tqdm(total=projector.head(), unit="ev", unit_scale=True, desc="rebuilding beside, to compare", disable=args.quiet) as bar:
+        results = verify(projector, models, progress=lambda _position, events: bar.update(events))
+    for found in results:
+        rows = ", ".join(f"{table} {count}" for table, count in found.rows.items())
+        verdict = "equal to a rebuild" if found.equal else "DIFFERS from a rebuild"
+        print(f"{found.name} at position {found.position}: {verdict} ({rows} rows)")
+        for difference in found.differences:
+            print(f"  {difference}")
+    return 0 if all(found.equal for found in results) else 1
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ledgerdesk", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -168,6 +193,12 @@ def parser() -> argparse.ArgumentParser:
     rb.add_argument("--quiet", action="store_true", help="no progress bar")
     rb.add_argument("--database", **database)
     rb.set_defaults(func=projections_rebuild)
+
+    vf = psub.add_parser("verify", help="rebuild beside the live read models and compare them row by row")
+    vf.add_argument("names", nargs="*", metavar="NAME", help="read models to verify (default: all)")
+    vf.add_argument("--quiet", action="store_true", help="no progress bar")
+    vf.add_argument("--database", **database)
+    vf.set_defaults(func=projections_verify)
 
     h = sub.add_parser("history", help="print a ticket's events with their audit metadata")
     h.add_argument("ticket_id", type=UUID)

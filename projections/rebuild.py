@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Connection, delete, func, select
 
 from .projector import Projector, Target
 from .read_model import ReadModel
@@ -57,6 +57,18 @@ def start_generations(projector: Projector, models: Sequence[ReadModel]) -> dict
     return fresh
 
 
+def bring_to(projector: Projector, conn: Connection, model: ReadModel, generation: int, start: int, until: int) -> None:
+    """Applies the log from `start` to `until` to one generation, inside the caller's transaction."""
+    while start < until:
+        notifications = projector.log.select_notifications(
+            start=start, limit=projector.batch_size, stop=until, inclusive_of_start=False
+        )
+        if not notifications:
+            break
+        projector.apply_in(conn, notifications, [Target(model, generation)])
+        start = notifications[-1].id
+
+
 def switch(projector: Projector, models: Sequence[ReadModel], fresh: dict[str, int]) -> None:
     """Makes the fresh generations active, once they have reached the active ones' positions."""
     store = projector.store
@@ -68,15 +80,7 @@ def switch(projector: Projector, models: Sequence[ReadModel], fresh: dict[str, i
             if (states[model.name].building_position or 0) < states[model.name].active_position
         ]
         for model, until in behind:
-            start = states[model.name].building_position or 0
-            while start < until:
-                notifications = projector.log.select_notifications(
-                    start=start, limit=projector.batch_size, stop=until, inclusive_of_start=False
-                )
-                if not notifications:
-                    break
-                projector.apply_in(conn, notifications, [Target(model, fresh[model.name])])
-                start = notifications[-1].id
+            bring_to(projector, conn, model, fresh[model.name], states[model.name].building_position or 0, until)
         g = projection_generations
         for model in models:
             conn.execute(

@@ -74,3 +74,26 @@ def test_projections_status_shows_the_lag_and_rebuild_catches_up_with_a_progress
 def test_rebuilding_an_unknown_read_model_names_the_known_ones(settings, capsys):
     assert main(["projections", "rebuild", "nonsense", "--database", settings.database_url]) == 2
     assert "inbox" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_verify_finds_the_live_read_models_equal_to_a_rebuild_and_names_a_tampered_row(ledger, settings, projector, clock, capsys):
+    from sqlalchemy import update
+
+    from ledgerdesk.projections.inbox import inbox_tickets
+
+    context = c.CommandContext(random_ref("t-"), Actor(ActorKind.INTEGRATOR, "shop"), "cmd-1", "cmd-1")
+    ledger.execute(c.ReceiveInboundMessage(context, channel="taobao", external_thread_id="th", external_user_id="u",
+                                           external_message_id=random_ref("m-"), text="包裹呢", sent_at=clock()))
+    projector.catch_up()
+
+    assert main(["projections", "verify", "--database", settings.database_url]) == 0
+    assert capsys.readouterr().out.count("equal to a rebuild") == 3
+
+    with projector.store.writing() as conn:
+        conn.execute(update(inbox_tickets).values(subject="tampered"))
+    assert main(["projections", "verify", "inbox", "--database", settings.database_url]) == 1
+    out = capsys.readouterr().out
+    assert "inbox at position" in out and "DIFFERS" in out and "tampered" in out
+    assert main(["projections", "status", "--json", "--database", settings.database_url]) == 0
+    assert all(row["rebuilding"] is None for row in json.loads(capsys.readouterr().out)), "the rebuilt copy is dropped"
