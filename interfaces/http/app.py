@@ -28,6 +28,7 @@ from . import (
     routes_timeline,
 )
 from .auth import ApiKeyAuth
+from .read_model_position import ReadModelPositionHeader
 
 
 def create_app(
@@ -72,5 +73,6 @@ def create_app(
     )
     for module in routers:
         app.include_router(module.router)
+    app.add_middleware(ReadModelPositionHeader)
     app.add_middleware(ApiKeyAuth, keys=api_keys)
     return app

@@ -5,18 +5,25 @@ pool, and each such hand-off costs more than the dependency itself.
 """
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+import anyio
+import anyio.to_thread
+from fastapi import Depends, Header, Query, Request
 
 from ledgerdesk.application.commands import CommandContext
-from ledgerdesk.application.errors import Forbidden
+from ledgerdesk.application.errors import Forbidden, NotFound
 from ledgerdesk.application.ledger import Ledger
 from ledgerdesk.domain.audit import Actor, ActorKind
 from ledgerdesk.domain.errors import InvalidValue
 from ledgerdesk.interfaces.settings import ApiKey, Role
+from ledgerdesk.projections.store import ReadStore
+from ledgerdesk.projections.tracking import ReadModelTracking
+
+from .read_model_position import STATE_KEY as READ_MODEL_POSITION
 
 ACTOR_KIND_OF_ROLE = {Role.INTEGRATOR: ActorKind.INTEGRATOR, Role.AGENT: ActorKind.AGENT, Role.ADMIN: ActorKind.AGENT}
 
@@ -82,3 +89,38 @@ async def get_caller(
 
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+READ_YOUR_WRITES_TIMEOUT_SECONDS = 2.0
+
+
+def read_model(name: str) -> Any:
+    """The read store, for a route that reads the read model `name`.
+
+    With `?min_position=P` (the `position` a command answered) the query waits, up to two
+    seconds, until the read model has applied the log up to P: read-your-writes. The answer's
+    `X-Read-Model-Position` header then says how far the read model had read (if still short of
+    P, the caller sees it and may retry).
+    """
+
+    async def dependency(
+        request: Request,
+        min_position: Annotated[
+            int | None, Query(ge=0, description="wait (up to 2 s) until the read model has applied the log up to here")
+        ] = None,
+    ) -> ReadStore:
+        store: ReadStore | None = request.app.state.read_store
+        if store is None:
+            raise NotFound("this API process serves no read models", field="path")
+        if min_position is None:
+            return store
+        tracking = ReadModelTracking(store, name)
+        position = await anyio.to_thread.run_sync(tracking.max_tracking_id, tracking.application_name)
+        deadline = time.monotonic() + READ_YOUR_WRITES_TIMEOUT_SECONDS
+        while (position or 0) < min_position and time.monotonic() < deadline:
+            await anyio.sleep(0.01)
+            position = await anyio.to_thread.run_sync(tracking.max_tracking_id, tracking.application_name)
+        setattr(request.state, READ_MODEL_POSITION, position or 0)  # answered as a header: read_model_position.py
+        return store
+
+    return Depends(dependency)

@@ -8,12 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from ledgerdesk.application.errors import NotFound
 from ledgerdesk.domain.channel import Channel
 from ledgerdesk.domain.errors import InvalidValue
 from ledgerdesk.projections.analytics_queries import report
+from ledgerdesk.projections.store import ReadStore
 
-from .deps import CallerDep
+from .deps import CallerDep, read_model
 from .responses import PlainJSON
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
@@ -107,13 +107,11 @@ def _channel(raw: str | None) -> str | None:
 def daily(
     request: Request,
     caller: CallerDep,
+    store: Annotated[ReadStore, read_model("analytics")],
     date_from: Annotated[str | None, Query(alias="from", description="first UTC day, YYYY-MM-DD")] = None,
     date_to: Annotated[str | None, Query(alias="to", description="last UTC day, YYYY-MM-DD")] = None,
     channel: Annotated[str | None, Query(description="only this channel; empty for all")] = None,
 ) -> PlainJSON:
-    store = getattr(request.app.state, "read_store", None)
-    if store is None:
-        raise NotFound("this API process serves no read models", field="path")
     first, last, only = _day(date_from, "from"), _day(date_to, "to"), _channel(channel)
     now = request.app.state.ledger.clock()
     today = now.astimezone(timezone.utc).date()

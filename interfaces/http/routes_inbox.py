@@ -9,23 +9,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from ledgerdesk.application.errors import NotFound
 from ledgerdesk.projections import inbox_queries
 from ledgerdesk.projections.store import ReadStore
 
-from .deps import CallerDep
+from .deps import CallerDep, read_model
 from .responses import PlainJSON
 
 router = APIRouter(prefix="/v1/inbox", tags=["inbox"])
 
+InboxStore = Annotated[ReadStore, read_model("inbox")]
 Values = Annotated[list[str] | None, Query(max_length=inbox_queries.MAX_FILTER_VALUES)]
-
-
-def read_store(request: Request) -> ReadStore:
-    store = getattr(request.app.state, "read_store", None)
-    if store is None:
-        raise NotFound("this API process serves no read models", field="path")
-    return store
 
 
 @router.get(
@@ -40,6 +33,7 @@ def read_store(request: Request) -> ReadStore:
 def list_inbox(
     request: Request,
     caller: CallerDep,
+    store: InboxStore,
     view: Annotated[str, Query(max_length=200)] = "all",
     status: Values = None,
     priority: Values = None,
@@ -52,7 +46,7 @@ def list_inbox(
 ) -> PlainJSON:
     filters = {"status": status, "priority": priority, "channel": channel, "language": language, "category": category, "tag": tag}
     page = inbox_queries.inbox(
-        read_store(request), caller.tenant, view, filters, cursor, limit, now=request.app.state.ledger.clock()
+        store, caller.tenant, view, filters, cursor, limit, now=request.app.state.ledger.clock()
     )
     return PlainJSON(page)
 
@@ -63,5 +57,5 @@ def list_inbox(
     description='`{"all", "unassigned", "agents": {agent: n}, "teams": {team: n}, "by_status": {status: n}, '
     '"breached"}`; breached counts tickets with an SLA target missed by now.',
 )
-def inbox_counts(request: Request, caller: CallerDep) -> PlainJSON:
-    return PlainJSON(inbox_queries.counts(read_store(request), caller.tenant, now=request.app.state.ledger.clock()))
+def inbox_counts(request: Request, caller: CallerDep, store: InboxStore) -> PlainJSON:
+    return PlainJSON(inbox_queries.counts(store, caller.tenant, now=request.app.state.ledger.clock()))

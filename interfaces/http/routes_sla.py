@@ -15,7 +15,7 @@ from ledgerdesk.projections import sla_queries
 
 from .deps import CallerDep
 from .responses import PlainJSON
-from .routes_inbox import read_store
+from .routes_inbox import InboxStore
 
 router = APIRouter(prefix="/v1", tags=["sla"])
 
@@ -26,8 +26,8 @@ router = APIRouter(prefix="/v1", tags=["sla"])
     description="`policy` is the policy and version the ticket is measured under (null: none matched). "
     "Each clock's `state` is active, paused, fulfilled or breached as of now.",
 )
-def get_ticket_sla(ticket_id: UUID, request: Request, caller: CallerDep) -> PlainJSON:
-    found = sla_queries.ticket_sla(read_store(request), caller.tenant, str(ticket_id), now=request.app.state.ledger.clock())
+def get_ticket_sla(ticket_id: UUID, request: Request, caller: CallerDep, store: InboxStore) -> PlainJSON:
+    found = sla_queries.ticket_sla(store, caller.tenant, str(ticket_id), now=request.app.state.ledger.clock())
     if found is None:
         raise NotFound(f"no ticket {ticket_id}", field="ticket_id")
     return PlainJSON(found)
@@ -38,5 +38,5 @@ def get_ticket_sla(ticket_id: UUID, request: Request, caller: CallerDep) -> Plai
     summary="The tenant's active SLA policies, in the order they are tried",
     description="Lower rank first, then the earlier defined, then by id: a ticket gets the first that matches.",
 )
-def list_sla_policies(request: Request, caller: CallerDep) -> PlainJSON:
-    return PlainJSON({"items": sla_queries.sla_policies(read_store(request), caller.tenant)})
+def list_sla_policies(caller: CallerDep, store: InboxStore) -> PlainJSON:
+    return PlainJSON({"items": sla_queries.sla_policies(store, caller.tenant)})

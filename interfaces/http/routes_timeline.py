@@ -19,7 +19,7 @@ from ledgerdesk.domain.identity import IdentityKind
 from ledgerdesk.projections import timeline_queries as q
 from ledgerdesk.projections.store import ReadStore
 
-from .deps import CallerDep
+from .deps import CallerDep, read_model
 from .responses import PlainJSON
 
 router = APIRouter(prefix="/v1", tags=["customers"])
@@ -62,11 +62,7 @@ class CustomerFound(BaseModel):
     merged_customer_ids: list[UUID]
 
 
-def _read_store(request: Request) -> ReadStore:
-    store = getattr(request.app.state, "read_store", None)
-    if store is None:
-        raise NotFound("this API process serves no read models", field="path")
-    return store
+TimelineStore = Annotated[ReadStore, read_model("timeline")]
 
 
 @router.get(
@@ -80,6 +76,7 @@ def _read_store(request: Request) -> ReadStore:
 def lookup_customer(
     request: Request,
     caller: CallerDep,
+    store: TimelineStore,
     email: Annotated[str | None, Query(max_length=320)] = None,
     phone: Annotated[str | None, Query(max_length=64)] = None,
     channel: Channel | None = None,
@@ -104,7 +101,7 @@ def lookup_customer(
         )
     _, kind, value = given[0]
     found = q.find_customer(
-        _read_store(request), caller.tenant, kind, value, channel,
+        store, caller.tenant, kind, value, channel,
         default_phone_region=request.app.state.ledger.default_phone_region,
     )
     if found is None:
@@ -123,12 +120,12 @@ def lookup_customer(
 )
 def customer_timeline(
     customer_id: UUID,
-    request: Request,
     caller: CallerDep,
+    store: TimelineStore,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=q.MAX_LIMIT)] = q.DEFAULT_LIMIT,
 ) -> PlainJSON:
-    page: dict[str, Any] | None = q.customer_timeline(_read_store(request), caller.tenant, customer_id, cursor or None, limit)
+    page: dict[str, Any] | None = q.customer_timeline(store, caller.tenant, customer_id, cursor or None, limit)
     if page is None:
         raise NotFound(f"no customer {customer_id}", field="customer_id")
     return PlainJSON(page)
