@@ -140,22 +140,32 @@ class StagedTable:
         wanted = {self._key(key): key for key in keys}
         missing = [k for k in wanted if k not in self._rows or self._rows[k][0] is _UNKNOWN]
         t = self.table
-        key_cols = [t.c[name] for name in self.key_columns]
-        for start in range(0, len(missing), PREFETCH_CHUNK):
-            chunk = missing[start : start + PREFETCH_CHUNK]
-            if len(key_cols) == 1:
-                match = key_cols[0].in_([k[0] for k in chunk])
-            else:
-                match = tuple_(*key_cols).in_(chunk)
-            found = {}
-            for row in self.conn.execute(select(*key_cols, *(t.c[n] for n in self.value_columns)).where(t.c.generation == self.generation, match)):
-                values = dict(zip(self._columns, row))
-                found[self._key(values)] = values
-            for k in chunk:
-                stored = found.get(k)
-                staged = self._rows.get(k)
-                # A row written blind before the prefetch keeps what was written.
-                self._rows[k] = (stored, staged[1] if staged is not None else stored)
+        key_columns = [t.c[name] for name in self.key_columns]
+        columns = [t.c[name] for name in self._columns]
+        # Keys of a composite key are read per value of its first column (a tenant, say) with an
+        # IN on the rest: an index range the planner always takes, unlike a long list of row values
+        # across the whole key.
+        groups: dict[tuple, list[tuple]] = {}
+        split = 1 if len(key_columns) > 1 else 0
+        for k in missing:
+            groups.setdefault(k[:split], []).append(k)
+        rest = key_columns[split:]
+        for prefix, keys_of_group in groups.items():
+            for start in range(0, len(keys_of_group), PREFETCH_CHUNK):
+                chunk = keys_of_group[start : start + PREFETCH_CHUNK]
+                values_in = rest[0].in_([k[-1] for k in chunk]) if len(rest) == 1 else tuple_(*rest).in_([k[split:] for k in chunk])
+                query = select(*columns).where(
+                    t.c.generation == self.generation, *(c == v for c, v in zip(key_columns, prefix)), values_in
+                )
+                found = {}
+                for row in self.conn.execute(query):
+                    values = dict(zip(self._columns, row))
+                    found[self._key(values)] = values
+                for k in chunk:
+                    stored = found.get(k)
+                    staged = self._rows.get(k)
+                    # A row written blind before the prefetch keeps what was written.
+                    self._rows[k] = (stored, staged[1] if staged is not None else stored)
 
     def _load(self, key: dict[str, Any]) -> dict | None:
         params = {f"k_{name}": key[name] for name in self.key_columns}
