@@ -113,7 +113,7 @@ def projections_rebuild(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ledgerdesk.projections.catalog import read_models_named
-    from ledgerdesk.projections.rebuild import rebuild
+    from ledgerdesk.projections.rebuild import RebuildInProgress, rebuild
 
     settings = _settings(args)
     ledger = build_ledger(settings)  # kept referenced: the projector reads its recorder
@@ -126,7 +126,12 @@ def projections_rebuild(args: argparse.Namespace) -> int:
     head = projector.head()
     with tqdm(total=head, unit="ev", unit_scale=True, desc=f"rebuilding {', '.join(m.name for m in models)}",
               disable=args.quiet) as bar:
-        report = rebuild(projector, models, progress=lambda _position, events: bar.update(events))
+        try:
+            report = rebuild(projector, models, progress=lambda _position, events: bar.update(events), restart=args.restart)
+        except RebuildInProgress as busy:
+            bar.close()
+            print(busy, file=sys.stderr)
+            return 3
     print(
         f"rebuilt {', '.join(report.names)}: {report.events} events in {report.seconds:.1f} s "
         f"({report.events_per_second:,.0f} events/s) and switched; the old rows dropped in {report.cleanup_seconds:.1f} s; "
@@ -191,6 +196,7 @@ def parser() -> argparse.ArgumentParser:
     rb = psub.add_parser("rebuild", help="rebuild read models from position zero beside the live ones, then switch")
     rb.add_argument("names", nargs="*", metavar="NAME", help="read models to rebuild (default: all)")
     rb.add_argument("--quiet", action="store_true", help="no progress bar")
+    rb.add_argument("--restart", action="store_true", help="take over from a rebuild that died half-way")
     rb.add_argument("--database", **database)
     rb.set_defaults(func=projections_rebuild)
 

@@ -38,12 +38,22 @@ def _drop_generations(conn, model: ReadModel, keep: int) -> None:  # type: ignor
     conn.execute(delete(t).where(t.c.name == model.name, t.c.generation != keep))
 
 
-def start_generations(projector: Projector, models: Sequence[ReadModel]) -> dict[str, int]:
-    """A new, empty generation for each model, leftovers of an abandoned rebuild removed."""
+class RebuildInProgress(Exception):
+    """Another rebuild (or verify) is filling a generation of this read model, or died doing so."""
+
+
+def start_generations(projector: Projector, models: Sequence[ReadModel], restart: bool = False) -> dict[str, int]:
+    """A new, empty generation for each model; `restart` takes over from an abandoned rebuild."""
     store = projector.store
     fresh: dict[str, int] = {}
     with store.writing() as conn:
         states = store.generations(conn, [m.name for m in models], lock=True)
+        busy = [m.name for m in models if states[m.name].building is not None]
+        if busy and not restart:
+            raise RebuildInProgress(
+                f"{', '.join(busy)}: a rebuild is filling a new generation (see `projections status`); "
+                "if it died, start again with --restart"
+            )
         for model in models:
             active = states[model.name].active
             _drop_generations(conn, model, keep=active)
@@ -98,10 +108,11 @@ def rebuild(
     projector: Projector,
     models: Sequence[ReadModel],
     progress: Callable[[int, int], None] | None = None,
+    restart: bool = False,
 ) -> RebuildReport:
     """Rebuilds `models` together from position zero; `progress(position, events)` after each batch."""
     started = time.perf_counter()
-    fresh = start_generations(projector, models)
+    fresh = start_generations(projector, models, restart)
     targets = [Target(model, fresh[model.name]) for model in models]
     events = 0
     # Catch up to the head, then once more for what arrived meanwhile, before the switch.

@@ -150,3 +150,22 @@ def test_the_live_generation_answers_queries_while_a_rebuild_is_half_done(ledger
     half.apply(notifications, [Target(half.models[0], fresh["probe"])])
     assert counted(probe_store, tenant) == expected
     assert status(live)[0]["rebuilding"]["generation"] == fresh["probe"]
+    rebuild(live, live.models, restart=True)  # taking over the half-done rebuild
+    assert counted(probe_store, tenant) == expected
+
+
+def test_a_second_rebuild_is_refused_while_one_fills_a_generation_unless_told_to_take_over(ledger, probe_store) -> None:
+    from ledgerdesk.projections.rebuild import RebuildInProgress, start_generations
+
+    tenant = random_ref("tenant-")
+    expected = make_traffic(ledger, tenant, 3)
+    projector = Projector(probe_store, ledger.recorder, [EventCounter()])
+    projector.catch_up()
+    start_generations(projector, projector.models)  # a rebuild that died half-way
+
+    with pytest.raises(RebuildInProgress):
+        rebuild(projector, projector.models)
+    rebuild(projector, projector.models, restart=True)
+
+    assert counted(probe_store, tenant) == expected
+    assert status(projector)[0]["rebuilding"] is None
