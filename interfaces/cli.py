@@ -1,4 +1,5 @@
-"""The `ledgerdesk` command line: serve the API, seed realistic traffic, print a ticket's history."""
+"""The `ledgerdesk` command line: serve the API, run and inspect the projections, seed realistic
+traffic, print a ticket's history."""
 from __future__ import annotations
 
 import argparse
@@ -6,9 +7,13 @@ import json
 import sys
 from uuid import UUID
 
+from ledgerdesk.application.ledger import Ledger
+from ledgerdesk.projections.projector import Projector
+from ledgerdesk.projections.read_model import ReadModel
+from ledgerdesk.projections.status import status
+
 from .bootstrap import build_follower, build_ledger, build_projector, build_read_store, ensure_dev_key, tune_garbage_collector
 from .settings import Settings
-from ledgerdesk.projections.rebuild import status
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -86,7 +91,7 @@ def project(args: argparse.Namespace) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     follower = Follower(projector, fallback_wake_seconds=settings.projection_fallback_wake_seconds)
-    follower.start(listen=None if projector.store.is_sqlite else ledger.recorder)
+    follower.start()
     print(f"ledgerdesk: projecting {', '.join(m.name for m in projector.models)} from {settings.database_url}", flush=True)
     stop.wait()
     follower.stop()
@@ -109,20 +114,29 @@ def projections_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def projections_rebuild(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
+def _projector_and_models(args: argparse.Namespace) -> tuple[Ledger, Projector, list[ReadModel]] | None:
+    """The projector over the configured database, and the read models named on the command line."""
     from ledgerdesk.projections.catalog import read_models_named
-    from ledgerdesk.projections.rebuild import RebuildInProgress, rebuild
 
-    settings = _settings(args)
-    ledger = build_ledger(settings)  # kept referenced: the projector reads its recorder
-    projector = build_projector(ledger, build_read_store(settings))
     try:
         models = read_models_named(args.names)
     except KeyError as error:
         print(error.args[0], file=sys.stderr)
+        return None
+    settings = _settings(args)
+    ledger = build_ledger(settings)  # returned to be kept referenced: the projector reads its recorder
+    return ledger, build_projector(ledger, build_read_store(settings)), models
+
+
+def projections_rebuild(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ledgerdesk.projections.rebuild import RebuildInProgress, rebuild
+
+    opened = _projector_and_models(args)
+    if opened is None:
         return 2
+    _ledger, projector, models = opened
     head = projector.head()
     with tqdm(total=head, unit="ev", unit_scale=True, desc=f"rebuilding {', '.join(m.name for m in models)}",
               disable=args.quiet) as bar:
@@ -143,17 +157,12 @@ def projections_rebuild(args: argparse.Namespace) -> int:
 def projections_verify(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ledgerdesk.projections.catalog import read_models_named
     from ledgerdesk.projections.verify import verify
 
-    settings = _settings(args)
-    ledger = build_ledger(settings)  # kept referenced: the projector reads its recorder
-    projector = build_projector(ledger, build_read_store(settings))
-    try:
-        models = read_models_named(args.names)
-    except KeyError as error:
-        print(error.args[0], file=sys.stderr)
+    opened = _projector_and_models(args)
+    if opened is None:
         return 2
+    _ledger, projector, models = opened
     with tqdm(total=projector.head(), unit="ev", unit_scale=True, desc="rebuilding beside, to compare", disable=args.quiet) as bar:
         results = verify(projector, models, progress=lambda _position, events: bar.update(events))
     for found in results:

@@ -108,10 +108,10 @@ def report(
     date_to: date,
     channel: str | None = None,
     *,
-    now: datetime | None = None,
+    now: datetime,
 ) -> dict[str, Any]:
     """`{"days": [...one row per (day, channel)...], "totals": {...}}` for `date_from`..`date_to` (UTC days, inclusive)."""
-    now = utc(now) if now is not None else datetime.now(timezone.utc)
+    now = utc(now)
     buckets: dict[tuple[date, str], _Bucket] = {}
 
     def bucket(day: date, channel_of_row: str) -> _Bucket:
@@ -150,7 +150,7 @@ def daily(
     date_to: date,
     channel: str | None = None,
     *,
-    now: datetime | None = None,
+    now: datetime,
 ) -> list[dict[str, Any]]:
     """One row per (UTC day, channel) with activity in `date_from`..`date_to`; `report` adds the totals."""
     return report(store, tenant, date_from, date_to, channel, now=now)["days"]

@@ -9,11 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from eventsourcing.persistence import ApplicationRecorder
-
 from .projector import Projector
 
 log = logging.getLogger("ledgerdesk.projections")
@@ -34,11 +29,14 @@ class Follower:
     def wake(self, _position: int | None = None) -> None:
         self._wake.set()
 
-    def start(self, listen: ApplicationRecorder | None = None) -> None:
-        """Starts following; with `listen`, also wakes on the recorder's subscription (PostgreSQL)."""
+    def start(self) -> None:
+        """Starts following; also wakes on the log's subscription where its recorder has one (PostgreSQL)."""
         self._threads.append(threading.Thread(target=self._follow, name="ledgerdesk-projector", daemon=True))
-        if listen is not None:
-            self._subscription = listen.subscribe(gt=self.projector.head())
+        try:
+            self._subscription = self.projector.log.subscribe(gt=self.projector.head())
+        except NotImplementedError:  # eventsourcing's SQLite recorder: woken from the write path only
+            self._subscription = None
+        if self._subscription is not None:
             self._threads.append(threading.Thread(target=self._listen, name="ledgerdesk-log-listener", daemon=True))
         for thread in self._threads:
             thread.start()
@@ -72,13 +70,3 @@ class Follower:
                 continue
             if not applied:
                 self._wake.wait(self.fallback_wake_seconds)
-
-
-@contextmanager
-def following(projector: Projector, listen: ApplicationRecorder | None = None) -> Iterator[Follower]:
-    follower = Follower(projector)
-    follower.start(listen)
-    try:
-        yield follower
-    finally:
-        follower.stop()

@@ -8,10 +8,9 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from ledgerdesk.application.ledger import Ledger
+from ledgerdesk.interfaces.bootstrap import build_projector
 from ledgerdesk.interfaces.settings import ApiKey
-from ledgerdesk.projections.catalog import all_read_models
 from ledgerdesk.projections.follower import Follower
-from ledgerdesk.projections.projector import Projector
 from ledgerdesk.projections.store import ReadStore
 
 from . import (
@@ -47,7 +46,7 @@ def create_app(
         anyio.to_thread.current_default_thread_limiter().total_tokens = worker_threads
         if follower is not None:
             ledger.on_appended.append(follower.wake)
-            follower.start(listen=ledger.recorder if not follower.projector.store.is_sqlite else None)
+            follower.start()
         try:
             yield
         finally:
@@ -64,7 +63,7 @@ def create_app(
     )
     app.state.ledger = ledger
     app.state.read_store = read_store
-    app.state.projector = Projector(read_store, ledger.recorder, all_read_models()) if read_store is not None else None
+    app.state.projector = build_projector(ledger, read_store) if read_store is not None else None
     problems.install(app)
     # Order matters where paths overlap: /v1/customers/lookup before /v1/customers/{id}.
     routers = (

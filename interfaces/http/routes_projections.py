@@ -4,7 +4,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from ledgerdesk.application.errors import NotFound
-from ledgerdesk.projections.rebuild import status
+from ledgerdesk.projections.status import status
 
 from .deps import CallerDep
 from .responses import PlainJSON

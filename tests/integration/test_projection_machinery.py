@@ -17,7 +17,8 @@ from ledgerdesk.domain.audit import Actor, ActorKind
 from ledgerdesk.domain.channel import Channel
 from ledgerdesk.projections.projector import Projector, Target
 from ledgerdesk.projections.read_model import Batch, ReadModel
-from ledgerdesk.projections.rebuild import rebuild, status
+from ledgerdesk.projections.rebuild import rebuild
+from ledgerdesk.projections.status import status
 from ledgerdesk.projections.schema import generation_column
 from tests.conftest import random_ref
 

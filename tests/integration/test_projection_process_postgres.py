@@ -15,7 +15,7 @@ import pytest
 from ledgerdesk.interfaces.bootstrap import build_ledger, build_projector, build_read_store
 from ledgerdesk.interfaces.seed import seed_traffic
 from ledgerdesk.interfaces.settings import Settings
-from ledgerdesk.projections.rebuild import status
+from ledgerdesk.projections.status import status
 from tests.conftest import fresh_postgres_database
 from tests.integration.test_read_models_rebuild_equal import assert_incremental_equals_rebuild
 
