@@ -1,8 +1,7 @@
 """Finds the one customer behind a message's identities, registering or merging as needed."""
 from __future__ import annotations
 
-from ledgerdesk.domain.customer import Customer
-from ledgerdesk.domain.errors import IllegalTransition
+from ledgerdesk.domain.customer import Customer, follow_merges
 from ledgerdesk.domain.identity import Identity, IdentityClaim
 
 from .commands import CustomerHints
@@ -20,13 +19,8 @@ def identities_from_hints(hints: CustomerHints, default_phone_region: str | None
 
 def _current(uow: UnitOfWork, customer: Customer) -> Customer:
     """Follows merges, however many, to the surviving customer."""
-    seen = {customer.id}
-    while customer.merged_into is not None:
-        customer = uow.get(Customer, customer.merged_into, field="customer_id")
-        if customer.id in seen:
-            raise IllegalTransition(f"customer merges form a cycle at {customer.id}", field="customer_id")
-        seen.add(customer.id)
-    return customer
+    survivor_id = follow_merges(customer.id, lambda cid: uow.get(Customer, cid, field="customer_id").merged_into)
+    return uow.get(Customer, survivor_id, field="customer_id")
 
 
 def resolve_customer(uow: UnitOfWork, identities: list[Identity], hints: CustomerHints) -> Customer:

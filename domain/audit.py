@@ -25,6 +25,12 @@ class Actor:
     id: str
 
 
+# Who counts as a person answering the customer: an agent typing here, or an integrator relaying
+# an agent's reply from a channel's seller console. Automation (system, policy) answers nobody,
+# so its replies fulfil no SLA target and are no first reply in the figures.
+HUMAN_ACTOR_KINDS = frozenset({ActorKind.AGENT.value, ActorKind.INTEGRATOR.value})
+
+
 @dataclass(frozen=True)
 class AuditMeta:
     tenant: str

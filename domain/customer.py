@@ -1,7 +1,9 @@
 """The Customer aggregate: one person across every channel of one merchant."""
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from datetime import datetime
+from typing import TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
@@ -9,6 +11,24 @@ from eventsourcing.domain import Aggregate
 from .audit import AuditMeta
 from .errors import IllegalTransition, InvalidValue
 from .identity import Identity
+
+
+K = TypeVar("K", bound=Hashable)
+# Merge chains are a handful long; a longer one, or a loop, is corrupt data, not a customer.
+MAX_MERGE_HOPS = 50
+
+
+def follow_merges(start: K, merged_into: Callable[[K], K | None], max_hops: int = MAX_MERGE_HOPS) -> K:
+    """The customer at the end of `start`'s merges, as `merged_into` tells each step.
+
+    Merges never form a loop (a merged customer takes part in no other merge), but the walk
+    reads stored data: a loop or an over-long chain ends it where it closes instead of hanging.
+    """
+    current, seen = start, {start}
+    while (following := merged_into(current)) is not None and following not in seen and len(seen) <= max_hops:
+        current = following
+        seen.add(current)
+    return current
 
 
 def _checked_name(name: str | None) -> str | None:

@@ -1,10 +1,10 @@
 """Every read model ledgerdesk keeps, by name."""
 from __future__ import annotations
 
-from .analytics import SupportAnalytics
-from .inbox import TicketInbox
+from .analytics.projection import SupportAnalytics
+from .inbox.projection import TicketInbox
 from .read_model import ReadModel
-from .timeline import CustomerTimeline
+from .timeline.projection import CustomerTimeline
 
 
 def all_read_models() -> list[ReadModel]:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from ledgerdesk.domain.channel import Channel
 from ledgerdesk.domain.errors import InvalidValue
-from ledgerdesk.projections.analytics_queries import report
+from ledgerdesk.projections.analytics.queries import report
 from ledgerdesk.projections.store import ReadStore
 
 from .deps import CallerDep, read_model

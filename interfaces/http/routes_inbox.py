@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from ledgerdesk.projections import inbox_queries
+from ledgerdesk.projections.inbox import queries as inbox_queries
 from ledgerdesk.projections.store import ReadStore
 
 from .deps import CallerDep, read_model

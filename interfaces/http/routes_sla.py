@@ -11,7 +11,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 
 from ledgerdesk.application.errors import NotFound
-from ledgerdesk.projections import sla_queries
+from ledgerdesk.projections.sla import queries as sla_queries
 
 from .deps import CallerDep
 from .responses import PlainJSON

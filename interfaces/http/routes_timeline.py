@@ -16,7 +16,7 @@ from ledgerdesk.application.errors import NotFound
 from ledgerdesk.domain.channel import Channel
 from ledgerdesk.domain.errors import InvalidValue
 from ledgerdesk.domain.identity import IdentityKind
-from ledgerdesk.projections import timeline_queries as q
+from ledgerdesk.projections.timeline import queries as q
 from ledgerdesk.projections.store import ReadStore
 
 from .deps import CallerDep, read_model

@@ -20,9 +20,9 @@ from ledgerdesk.domain.channel import Channel
 from ledgerdesk.domain.ticket_values import TicketStatus
 from ledgerdesk.interfaces.bootstrap import build_read_store
 from ledgerdesk.interfaces.settings import Settings
-from ledgerdesk.projections.analytics import analytics_daily, analytics_tickets
-from ledgerdesk.projections.analytics_queries import daily, percentile, report
-from ledgerdesk.projections.inbox import sla_clocks
+from ledgerdesk.projections.analytics.tables import analytics_daily, analytics_tickets
+from ledgerdesk.projections.analytics.queries import daily, percentile, report
+from ledgerdesk.projections.sla.tables import sla_clocks
 from ledgerdesk.projections.projector import Projector
 from ledgerdesk.projections.store import ReadStore
 from tests.conftest import SteppingClock, fresh_postgres_database, random_ref

@@ -80,7 +80,7 @@ def test_rebuilding_an_unknown_read_model_names_the_known_ones(settings, capsys)
 def test_verify_finds_the_live_read_models_equal_to_a_rebuild_and_names_a_tampered_row(ledger, settings, projector, clock, capsys):
     from sqlalchemy import update
 
-    from ledgerdesk.projections.inbox import inbox_tickets
+    from ledgerdesk.projections.inbox.tables import inbox_tickets
 
     context = c.CommandContext(random_ref("t-"), Actor(ActorKind.INTEGRATOR, "shop"), "cmd-1", "cmd-1")
     ledger.execute(c.ReceiveInboundMessage(context, channel="taobao", external_thread_id="th", external_user_id="u",

@@ -14,8 +14,8 @@ from ledgerdesk.domain.channel import Channel
 from ledgerdesk.domain.errors import InvalidValue
 from ledgerdesk.domain.ticket_values import Category, Priority, TicketStatus
 from ledgerdesk.domain.ticket import Ticket
-from ledgerdesk.projections.inbox import inbox_ticket_tags, inbox_tickets
-from ledgerdesk.projections.inbox_queries import counts, inbox
+from ledgerdesk.projections.inbox.tables import inbox_ticket_tags, inbox_tickets
+from ledgerdesk.projections.inbox.queries import counts, inbox
 from tests.conftest import random_ref
 
 pytestmark = pytest.mark.integration

@@ -19,12 +19,15 @@ from ledgerdesk.domain.ticket_values import Category, Priority, TicketStatus
 from ledgerdesk.interfaces.bootstrap import build_ledger, build_read_store
 from ledgerdesk.interfaces.seed import seed_traffic
 from ledgerdesk.interfaces.settings import Settings
-from ledgerdesk.projections.inbox import DUE_NEVER, TicketInbox, inbox_tickets, sla_clocks, sla_tickets
-from ledgerdesk.projections.inbox_queries import counts, inbox
+from ledgerdesk.projections.inbox.projection import TicketInbox
+from ledgerdesk.projections.inbox.tables import inbox_tickets
+from ledgerdesk.projections.sla.clocks import DUE_NEVER
+from ledgerdesk.projections.sla.tables import sla_clocks, sla_tickets
+from ledgerdesk.projections.inbox.queries import counts, inbox
 from ledgerdesk.projections.projector import Projector
 from ledgerdesk.projections.rebuild import rebuild
 from ledgerdesk.projections.schema import metadata
-from ledgerdesk.projections.sla_queries import sla_policies, ticket_sla
+from ledgerdesk.projections.sla.queries import sla_policies, ticket_sla
 from tests.conftest import fresh_postgres_database, random_ref
 
 pytestmark = pytest.mark.integration

@@ -28,7 +28,7 @@ from ledgerdesk.domain.audit import Actor, ActorKind
 from ledgerdesk.domain.channel import Channel
 from ledgerdesk.domain.errors import InvalidValue
 from ledgerdesk.domain.ticket_values import TicketStatus
-from ledgerdesk.projections import timeline_queries as q
+from ledgerdesk.projections.timeline import queries as q
 from ledgerdesk.projections.projector import Projector
 from ledgerdesk.projections.store import ReadStore
 from tests.conftest import random_ref

@@ -27,11 +27,13 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select
 
-from .analytics import NAME, analytics_daily, analytics_tickets, utc
-from .inbox import sla_clocks  # the SLA read model's clocks: read, never written, here
-from .store import ReadStore
+from ..inbox.projection import NAME as SLA_READ_MODEL  # the SLA tables move with the inbox
+from ..instants import utc
+from ..sla.tables import sla_clocks  # read, never written, here
+from ..store import ReadStore
+from .projection import NAME
+from .tables import analytics_daily, analytics_tickets
 
-SLA_READ_MODEL = "inbox"
 SLA_METRICS = ("first_reply", "next_reply", "periodic_update", "resolution")
 
 

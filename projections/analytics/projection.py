@@ -35,69 +35,19 @@ Counter rows whose counters all went back to zero are deleted, so the table hold
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Date, DateTime, Float, Index, Integer, SmallInteger, String, Table, Text
+from ledgerdesk.domain.audit import HUMAN_ACTOR_KINDS
 
-from .event_record import EventRecord
-from .read_model import Batch, ReadModel
-from .schema import generation_column, metadata
+from ..event_record import EventRecord
+from ..instants import utc
+from ..read_model import Batch, ReadModel
+from .tables import COUNTERS, analytics_daily, analytics_tickets
 
 NAME = "analytics"
-
-# Actor kinds whose public reply is a human answer to the customer (see the module docstring).
-HUMAN_REPLY_ACTORS = frozenset({"agent", "integrator"})
-
 SOLVED = "solved"
 CLOSED = "closed"
-
-analytics_tickets = Table(
-    "analytics_tickets",
-    metadata,
-    generation_column(),
-    Column("tenant", String(128), primary_key=True),
-    Column("ticket_id", String(36), primary_key=True),
-    Column("channel", String(32), nullable=False),
-    Column("opened_at", DateTime(timezone=True), nullable=False),
-    Column("first_reply_at", DateTime(timezone=True), nullable=True),
-    Column("first_reply_day", Date, nullable=True),
-    Column("first_reply_seconds", Float, nullable=True),
-    # The latest solve, while the ticket stays solved (or closed after it); None once reopened.
-    Column("solved_at", DateTime(timezone=True), nullable=True),
-    Column("solved_day", Date, nullable=True),
-    Column("resolution_seconds", Float, nullable=True),
-    # The UTC days of every transition to solved ("2026-11-02,2026-11-04"), so a merge can withdraw them.
-    Column("solve_days", Text, nullable=False),
-    Column("rating", SmallInteger, nullable=True),
-    Column("rated_at", DateTime(timezone=True), nullable=True),
-    Column("rated_day", Date, nullable=True),
-    Column("merged_at", DateTime(timezone=True), nullable=True),
-    Index(None, "generation", "tenant", "first_reply_day"),
-    Index(None, "generation", "tenant", "solved_day"),
-)
-
-analytics_daily = Table(
-    "analytics_daily",
-    metadata,
-    generation_column(),
-    Column("tenant", String(128), primary_key=True),
-    Column("day", Date, primary_key=True),
-    Column("channel", String(32), primary_key=True),
-    Column("opened", Integer, nullable=False),
-    Column("solved", Integer, nullable=False),
-    Column("csat_sum", Integer, nullable=False),
-    Column("csat_count", Integer, nullable=False),
-)
-
-COUNTERS = ("opened", "solved", "csat_sum", "csat_count")
-
-
-def utc(moment: datetime) -> datetime:
-    """An instant in UTC; SQLite hands stored instants back naive, and they were stored in UTC."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
 
 
 def seconds_between(start: datetime, end: datetime) -> float:
@@ -142,7 +92,7 @@ class SupportAnalytics(ReadModel):
 
     @staticmethod
     def _replied(ticket: dict[str, Any], event: EventRecord, at: datetime) -> bool:
-        if ticket["first_reply_at"] is not None or event.actor_kind not in HUMAN_REPLY_ACTORS:
+        if ticket["first_reply_at"] is not None or event.actor_kind not in HUMAN_ACTOR_KINDS:
             return False
         ticket["first_reply_at"] = at
         ticket["first_reply_day"] = at.date()

@@ -10,8 +10,6 @@ others a ReadStore and read its active generation. Another tenant's customer is 
 """
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -21,36 +19,32 @@ import orjson
 from sqlalchemy import Connection, and_, or_, select
 
 from ledgerdesk.domain.channel import Channel
+from ledgerdesk.domain.customer import follow_merges
 from ledgerdesk.domain.errors import InvalidValue
 from ledgerdesk.domain.identity import Identity, IdentityKind
 
-from .store import ReadStore
-from .timeline import NO_CHANNEL, CustomerTimeline, customer_identities, timeline_customers, timeline_entries, utc
+from .. import cursors
+from ..cursors import Instant
+from ..instants import utc
+from ..store import ReadStore
+from .projection import CustomerTimeline
+from .tables import NO_CHANNEL, customer_identities, timeline_customers, timeline_entries
 
 TIMELINE = CustomerTimeline.name
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
-# Merge chains are short; a longer one means corrupt data, not a customer.
-MAX_MERGE_DEPTH = 10_000
 
 
 # -- cursors ------------------------------------------------------------------------------------
 
 
 def encode_cursor(occurred_at: datetime, position: int) -> str:
-    raw = orjson.dumps([utc(occurred_at).isoformat(), position])
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    return cursors.encode([occurred_at, position])
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        at, position = orjson.loads(raw)
-        if not isinstance(position, int) or isinstance(position, bool) or not isinstance(at, str):
-            raise ValueError
-        return utc(datetime.fromisoformat(at)), position
-    except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
-        raise InvalidValue("not a cursor this timeline gave out", field="cursor") from None
+    occurred_at, position = cursors.decode(cursor, (Instant, int))
+    return occurred_at, position
 
 
 # -- customers and merges -------------------------------------------------------------------------
@@ -64,13 +58,18 @@ def _customer_row(conn: Connection, generation: int, customer_id: str) -> dict |
 
 def root_customer_in(conn: Connection, generation: int, tenant: str, customer_id: str | UUID) -> dict | None:
     """The surviving customer at the end of `customer_id`'s merges, or None (unknown, or another tenant's)."""
-    row = _customer_row(conn, generation, str(customer_id))
-    seen: set[str] = set()
-    while row is not None and row["merged_into"] is not None and len(seen) < MAX_MERGE_DEPTH:
-        seen.add(row["customer_id"])
-        if row["merged_into"] in seen:
-            break  # a cycle: stop where it closes rather than loop
-        row = _customer_row(conn, generation, row["merged_into"])
+    rows: dict[str, dict | None] = {}
+
+    def row_of(cid: str) -> dict | None:
+        if cid not in rows:
+            rows[cid] = _customer_row(conn, generation, cid)
+        return rows[cid]
+
+    def merged_into(cid: str) -> str | None:
+        row = row_of(cid)
+        return row["merged_into"] if row is not None else None
+
+    row = row_of(follow_merges(str(customer_id), merged_into))
     if row is None or row["tenant"] != tenant:
         return None
     return row

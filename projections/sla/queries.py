@@ -13,9 +13,11 @@ from sqlalchemy import select
 from ledgerdesk.domain.sla import TicketSla
 from ledgerdesk.domain.sla_policy import DEFAULT_POLICY, TARGET_KEYS
 
-from .inbox import NAME, sla_tickets, utc
-from .inbox import sla_policies as policies_table
-from .store import ReadStore
+from ..inbox.projection import NAME
+from ..instants import utc
+from ..store import ReadStore
+from .tables import sla_policies as policies_table
+from .tables import sla_tickets
 
 
 def ticket_sla(store: ReadStore, tenant: str, ticket_id: str, now: datetime) -> dict[str, Any] | None:

@@ -13,22 +13,22 @@ events alone.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import and_, func, select, tuple_
 
 from ledgerdesk.domain.channel import Channel
 from ledgerdesk.domain.errors import InvalidValue
 from ledgerdesk.domain.ticket_values import Category, Priority, TicketStatus, checked_tag
 
-from .inbox import NAME, UNASSIGNED, UNSOLVED_STATUSES, inbox_counts, inbox_ticket_tags, inbox_tickets, utc
-from .store import ReadStore
+from .. import cursors
+from ..instants import iso, utc
+from ..store import ReadStore
+from .projection import NAME, UNASSIGNED, UNSOLVED_STATUSES
+from .tables import inbox_counts, inbox_ticket_tags, inbox_tickets
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -117,23 +117,13 @@ def checked_filters(raw: Mapping[str, Sequence[str] | str | None] | None) -> dic
 
 
 def encode_cursor(row: Mapping[str, Any]) -> str:
-    key = [_CURSOR_VERSION, row["due_sort"], row["priority_rank"], row["opened_ms"], row["ticket_id"]]
-    return base64.urlsafe_b64encode(orjson.dumps(key)).decode().rstrip("=")
+    return cursors.encode([_CURSOR_VERSION, row["due_sort"], row["priority_rank"], row["opened_ms"], row["ticket_id"]])
 
 
 def decode_cursor(cursor: str) -> tuple[int, int, int, str]:
-    try:
-        if len(cursor) > 200:
-            raise ValueError
-        key = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        version, due_sort, priority_rank, opened_ms, ticket_id = key
-        whole = all(isinstance(v, int) and not isinstance(v, bool) for v in (due_sort, priority_rank, opened_ms))
-        if version != _CURSOR_VERSION or not whole:
-            raise ValueError
-        if not isinstance(ticket_id, str) or len(ticket_id) > 36:
-            raise ValueError
-    except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
-        raise InvalidValue("not a cursor this API gave out; start again without one", field="cursor") from None
+    version, due_sort, priority_rank, opened_ms, ticket_id = cursors.decode(cursor, (int, int, int, int, str))
+    if version != _CURSOR_VERSION:
+        raise InvalidValue("not a cursor this API gave out; start again without one", field="cursor")
     return due_sort, priority_rank, opened_ms, ticket_id
 
 
@@ -179,10 +169,6 @@ def sla_summary(row: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     }
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else utc(moment).isoformat()
-
-
 def item(row: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     return {
         "ticket_id": row["ticket_id"],
@@ -196,9 +182,9 @@ def item(row: Mapping[str, Any], now: datetime) -> dict[str, Any]:
         "assignee": row["assignee"] or None,
         "team": row["team"] or None,
         "tags": list(row["tags"]),
-        "opened_at": _iso(row["opened_at"]),
-        "updated_at": _iso(row["updated_at"]),
-        "last_customer_message_at": _iso(row["last_customer_message_at"]),
+        "opened_at": iso(row["opened_at"]),
+        "updated_at": iso(row["updated_at"]),
+        "last_customer_message_at": iso(row["last_customer_message_at"]),
         "reply_count": row["reply_count"],
         "sla": sla_summary(row, now),
     }
