@@ -106,12 +106,59 @@ def projections_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows))
         return 0
-    print(f"{'read model':<12} {'generation':>10} {'position':>10} {'head':>10} {'lag':>8}  rebuilding")
+    print(f"{'read model':<12} {'state':<12} {'generation':>10} {'position':>10} {'head':>10} {'lag':>8} {'parked':>7}  rebuilding")
     for row in rows:
         rebuilding = row["rebuilding"]
         note = f"generation {rebuilding['generation']} at {rebuilding['position']}" if rebuilding else "-"
-        print(f"{row['name']:<12} {row['generation']:>10} {row['position']:>10} {row['head']:>10} {row['lag']:>8}  {note}")
+        print(f"{row['name']:<12} {row['state']:<12} {row['generation']:>10} {row['position']:>10} {row['head']:>10} "
+              f"{row['lag']:>8} {row['parked']['events']:>7}  {note}")
+        for held in row["parked"]["held_tenants"]:
+            print(f"  tenant {held['tenant']} held from position {held['since']}: see `ledgerdesk projections parked`")
+        if row["last_error"]:
+            print(f"  last error at {row['last_error']['at']}: {row['last_error']['message']}")
     return 0
+
+
+def projections_parked(args: argparse.Namespace) -> int:
+    from ledgerdesk.projections import parking
+
+    opened = _projector_and_models(args)
+    if opened is None:
+        return 2
+    _ledger, projector, models = opened
+    store = projector.store
+    with store.reading() as conn:
+        states = store.generations(conn, [m.name for m in models])
+        found = parking.parked_events(conn, {name: s.active for name, s in states.items()}, tenant=args.tenant, limit=args.limit)
+    if args.json:
+        print(json.dumps([p.as_dict() for p in found], ensure_ascii=False))
+        return 0
+    if not found:
+        print("no parked events")
+    for p in found:
+        retried = f", retried {p.retries}x" if p.retries else ""
+        print(f"{p.name:<10} position {p.position:<8} tenant {p.tenant or '?':<20} {p.event_type:<30} "
+              f"parked {p.as_dict()['parked_at']}{retried}")
+        print(f"           {p.error}")
+    return 0
+
+
+def projections_retry(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ledgerdesk.projections.retry import retry
+
+    opened = _projector_and_models(args)
+    if opened is None:
+        return 2
+    _ledger, projector, models = opened
+    with tqdm(unit="ev", unit_scale=True, desc="retrying parked events", disable=args.quiet) as bar:
+        outcomes = retry(projector, models, tenant=args.tenant, progress=bar.update)
+    if not outcomes:
+        print("no parked events")
+    for outcome in outcomes:
+        print(outcome.describe())
+    return 0 if all(o.resolved for o in outcomes) else 1
 
 
 def _projector_and_models(args: argparse.Namespace) -> tuple[Ledger, Projector, list[ReadModel]] | None:
@@ -151,6 +198,9 @@ def projections_rebuild(args: argparse.Namespace) -> int:
         f"({report.events_per_second:,.0f} events/s) and switched; the old rows dropped in {report.cleanup_seconds:.1f} s; "
         f"now at position {report.position}"
     )
+    for name, count in report.parked.items():
+        print(f"{name}: {count} event{'s' if count > 1 else ''} could not be applied and {'are' if count > 1 else 'is'} parked: "
+              "see `ledgerdesk projections parked`")
     return 0
 
 
@@ -167,8 +217,7 @@ def projections_verify(args: argparse.Namespace) -> int:
         results = verify(projector, models, progress=lambda _position, events: bar.update(events))
     for found in results:
         rows = ", ".join(f"{table} {count}" for table, count in found.rows.items())
-        verdict = "equal to a rebuild" if found.equal else "DIFFERS from a rebuild"
-        print(f"{found.name} at position {found.position}: {verdict} ({rows} rows)")
+        print(f"{found.name} at position {found.position}: {found.verdict} ({rows} rows)")
         for difference in found.differences:
             print(f"  {difference}")
     return 0 if all(found.equal for found in results) else 1
@@ -196,7 +245,7 @@ def parser() -> argparse.ArgumentParser:
     j.add_argument("--database", **database)
     j.set_defaults(func=project)
 
-    ps = sub.add_parser("projections", help="read models: status, rebuild")
+    ps = sub.add_parser("projections", help="read models: status, rebuild, verify, parked events and their retry")
     psub = ps.add_subparsers(dest="action", required=True)
     st = psub.add_parser("status", help="each read model's position, the log head and the lag")
     st.add_argument("--json", action="store_true")
@@ -214,6 +263,21 @@ def parser() -> argparse.ArgumentParser:
     vf.add_argument("--quiet", action="store_true", help="no progress bar")
     vf.add_argument("--database", **database)
     vf.set_defaults(func=projections_verify)
+
+    pk = psub.add_parser("parked", help="events a read model could not apply, with their errors")
+    pk.add_argument("names", nargs="*", metavar="NAME", help="read models (default: all)")
+    pk.add_argument("--tenant", help="only this tenant's")
+    pk.add_argument("--limit", type=int, default=100, help="list at most this many")
+    pk.add_argument("--json", action="store_true")
+    pk.add_argument("--database", **database)
+    pk.set_defaults(func=projections_parked)
+
+    rt = psub.add_parser("retry", help="apply parked events again (after a fix), and the held tenants' events after them")
+    rt.add_argument("names", nargs="*", metavar="NAME", help="read models (default: all)")
+    rt.add_argument("--tenant", help="only this tenant's")
+    rt.add_argument("--quiet", action="store_true", help="no progress bar")
+    rt.add_argument("--database", **database)
+    rt.set_defaults(func=projections_retry)
 
     h = sub.add_parser("history", help="print a ticket's events with their audit metadata")
     h.add_argument("ticket_id", type=UUID)

@@ -1,6 +1,8 @@
 """A stored event as read models see it: its log position, type, aggregate, time, tenant and plain data.
 
 Built straight from the stored JSON, once per event per batch, and shared by every read model.
+Text is made storable on the way (text.storable_json): a NUL that reached the log becomes
+U+FFFD in every read model, on both backends alike.
 """
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ import orjson
 from eventsourcing.persistence import Notification
 
 from ledgerdesk.application.event_views import event_type, flatten
+
+from .text import storable_json
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +32,7 @@ class EventRecord:
 
     @classmethod
     def from_notification(cls, notification: Notification) -> EventRecord:
-        state = orjson.loads(notification.state)
+        state = orjson.loads(storable_json(notification.state))
         # The envelope has a fixed shape: unwrap it directly rather than walking it.
         meta = state.pop("meta")["_data_"]
         timestamp = state.pop("timestamp")["_data_"]

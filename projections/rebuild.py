@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, delete, func, select
 
+from . import parking
 from .projector import Projector, Target
 from .read_model import ReadModel
 from .schema import projection_generations, projection_tracking
@@ -25,17 +26,19 @@ class RebuildReport:
     seconds: float  # from the start to the switch: what the new read models took to build
     position: int
     cleanup_seconds: float = 0.0  # dropping the old generation's rows, after the switch
+    parked: dict[str, int] = field(default_factory=dict)  # events each rebuilt read model parked
 
     @property
     def events_per_second(self) -> float:
         return self.events / self.seconds if self.seconds else 0.0
 
 
-def _drop_generations(conn, model: ReadModel, keep: int) -> None:  # type: ignore[no-untyped-def]
+def _drop_generations(conn: Connection, model: ReadModel, keep: int) -> None:
     for table in model.tables:
         conn.execute(delete(table).where(table.c.generation != keep))
     t = projection_tracking
     conn.execute(delete(t).where(t.c.name == model.name, t.c.generation != keep))
+    parking.drop_generations(conn, model.name, keep=keep)
 
 
 class RebuildInProgress(Exception):
@@ -75,7 +78,7 @@ def bring_to(projector: Projector, conn: Connection, model: ReadModel, generatio
         )
         if not notifications:
             break
-        projector.apply_in(conn, notifications, [Target(model, generation)])
+        projector.apply_in(conn, notifications, Target(model, generation))
         start = notifications[-1].id
 
 
@@ -123,4 +126,5 @@ def rebuild(
     drop_old_generations(projector, models, fresh)
     with projector.store.reading() as conn:
         position = min(s.active_position for s in projector.store.generations(conn, [m.name for m in models]).values())
-    return RebuildReport([m.name for m in models], events, switched - started, position, time.perf_counter() - switched)
+        parked = parking.parked_counts(conn, fresh)
+    return RebuildReport([m.name for m in models], events, switched - started, position, time.perf_counter() - switched, parked)

@@ -5,7 +5,7 @@ live one and then switches, so queries never see a half-built read model.
 """
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table
+from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, String, Table, Text, text
 
 # Stable constraint names keep alembic's view of the schema and the real one alike.
 metadata = MetaData(
@@ -34,6 +34,42 @@ projection_tracking = Table(
     Column("generation", Integer, primary_key=True),
     # The last log position applied to this generation, written in the same transaction as its rows.
     Column("position", BigInteger, nullable=False),
+    # When the position last moved, and the last failure that was no event's fault (the database
+    # unreachable, a lock timed out): status tells a stalled or failing read model by them.
+    Column("moved_at", DateTime(timezone=True), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("last_error_at", DateTime(timezone=True), nullable=True),
+    # How many tenants are held (projection_held_tenants), so a batch asks which only when some are.
+    Column("held_tenants", Integer, nullable=False, server_default=text("0")),
+)
+
+# Events a generation of a read model could not apply: parked, with the error, for an operator
+# to see and retry (parking.py). The rest of the log goes on.
+projection_parked_events = Table(
+    "projection_parked_events",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("generation", Integer, primary_key=True, autoincrement=False),
+    Column("position", BigInteger, primary_key=True, autoincrement=False),
+    Column("tenant", String(128), nullable=True),  # None: the event could not even be read
+    Column("event_type", String(200), nullable=False),
+    Column("aggregate_id", String(64), nullable=False),
+    Column("error", Text, nullable=False),
+    Column("parked_at", DateTime(timezone=True), nullable=False),
+    Column("retries", Integer, nullable=False, server_default=text("0")),
+    Column("last_retry_at", DateTime(timezone=True), nullable=True),
+)
+
+# A tenant whose event a read model parked: its later events wait (from `since` on) so that a
+# retry applies them in log order and the tenant's rows come out as a rebuild's. Every read
+# model's rows belong to one tenant each, so the other tenants go on.
+projection_held_tenants = Table(
+    "projection_held_tenants",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("generation", Integer, primary_key=True, autoincrement=False),
+    Column("tenant", String(128), primary_key=True),
+    Column("since", BigInteger, nullable=False),
 )
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
-from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy import Connection, Engine, create_engine, event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .schema import projection_generations, projection_tracking
@@ -23,6 +24,15 @@ class Generations:
     active_position: int
     building: int | None
     building_position: int | None
+    # Tenants held behind parked events (parking.py), per generation.
+    held: dict[int, int] = field(default_factory=dict)
+
+    def position_of(self, generation: int) -> int:
+        if generation == self.active:
+            return self.active_position
+        if generation == self.building:
+            return self.building_position or 0
+        raise LookupError(f"no generation {generation}")
 
 
 def _sqlite_engine(url: str, begin: str) -> Engine:
@@ -98,13 +108,21 @@ class ReadStore:
             query = query.with_for_update()
         rows = conn.execute(query).all()
         t = projection_tracking
-        positions = {(name, gen): pos for name, gen, pos in conn.execute(select(t.c.name, t.c.generation, t.c.position))}
+        tracked = select(t.c.name, t.c.generation, t.c.position, t.c.held_tenants)
+        if names is not None:
+            tracked = tracked.where(t.c.name.in_([name for name, _, _ in rows]))
+        positions, held = {}, {}
+        for name, gen, position, held_tenants in conn.execute(tracked):
+            positions[(name, gen)] = position
+            if held_tenants:
+                held.setdefault(name, {})[gen] = held_tenants
         return {
             name: Generations(
                 active=active,
                 active_position=positions.get((name, active), 0),
                 building=building,
                 building_position=positions.get((name, building)) if building is not None else None,
+                held=held.get(name, {}),
             )
             for name, active, building in rows
         }
@@ -114,6 +132,22 @@ class ReadStore:
         found = conn.execute(select(g.c.active_generation).where(g.c.name == name)).scalar()
         return found if found is not None else 1
 
-    def set_position(self, conn: Connection, name: str, generation: int, position: int) -> None:
+    def set_position(self, conn: Connection, name: str, generation: int, position: int, moved_at: datetime | None = None) -> None:
         t = projection_tracking
-        conn.execute(t.update().where(t.c.name == name, t.c.generation == generation).values(position=position))
+        values: dict = {"position": position}
+        if moved_at is not None:
+            values["moved_at"] = moved_at
+        conn.execute(update(t).where(t.c.name == name, t.c.generation == generation).values(**values))
+
+    def record_error(self, name: str, message: str, at: datetime) -> None:
+        """Notes a read model's failure that was no event's fault, for status to show; best effort,
+        since the database may be what failed."""
+        g, t = projection_generations, projection_tracking
+        try:
+            with self.writing() as conn:
+                active = select(g.c.active_generation).where(g.c.name == name).scalar_subquery()
+                conn.execute(
+                    update(t).where(t.c.name == name, t.c.generation == active).values(last_error=message, last_error_at=at)
+                )
+        except Exception:  # noqa: BLE001 - the failure being recorded is already logged by the caller
+            pass

@@ -82,6 +82,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
     return request.getfixturevalue("postgres_database_url")
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def own_database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    """A database of the test's own, for tests that read the whole log or use the seeder's fixed tenants."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/ledgerdesk.db"
+        return
+    request.getfixturevalue("postgres_database_url")  # skips, or fails in CI, when PostgreSQL is away
+    with fresh_postgres_database("ledgerdesk_own_") as url:
+        yield url
+
+
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     return Settings(database_url=database_url, api_keys={}, default_phone_region="CN")

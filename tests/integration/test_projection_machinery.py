@@ -35,8 +35,8 @@ event_counts = Table(
 )
 
 
-class Crash(Exception):
-    pass
+class Crash(BaseException):
+    """A process killed mid-batch: nothing of the batch commits, and nothing is parked."""
 
 
 class EventCounter(ReadModel):

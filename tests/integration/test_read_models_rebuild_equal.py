@@ -25,8 +25,8 @@ from ledgerdesk.projections.store import ReadStore
 pytestmark = pytest.mark.integration
 
 
-class Crash(Exception):
-    pass
+class Crash(BaseException):
+    """A process killed mid-batch: nothing of the batch commits, and nothing is parked."""
 
 
 class CrashingModel(ReadModel):
