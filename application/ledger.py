@@ -32,7 +32,7 @@ from .intake import intake_answer, receive_inbound_message
 from .ports import Clock, LanguageDetector, no_language_detection, system_clock
 from .handlers import COMMAND_HANDLERS, open_ticket
 from .transcodings import register_domain_transcodings
-from .unit_of_work import UnitOfWork, load, owned
+from .unit_of_work import UnitOfWork, load_owned
 
 # Writers that lose a race on the same aggregate try again after a jittered, growing pause,
 # so under contention they take turns instead of colliding in lockstep.
@@ -145,8 +145,8 @@ class Ledger(Application):
         """What a retried command or a redelivered message answered the first time, if it came before."""
         ctx: c.CommandContext = command.context
         if ctx.idempotent:
-            receipt = load(self.repository, CommandReceipt.id_for(ctx.tenant, ctx.command_id))
-            if isinstance(receipt, CommandReceipt):
+            receipt = load_owned(self.repository, CommandReceipt, CommandReceipt.id_for(ctx.tenant, ctx.command_id), ctx.tenant)
+            if receipt is not None:
                 if receipt.fingerprint != fingerprint(command):
                     raise IdempotencyKeyReused(
                         f"the Idempotency-Key {ctx.command_id!r} was used for a different command ({receipt.command_type})",
@@ -154,15 +154,16 @@ class Ledger(Application):
                     )
                 return Outcome(receipt.result, position=None, replayed=True)
         if isinstance(command, c.ReceiveInboundMessage):
-            receipt = load(self.repository, MessageReceipt.id_for(ctx.tenant, command.channel, command.external_message_id.strip()))
-            if isinstance(receipt, MessageReceipt):
-                return Outcome(intake_answer(receipt, duplicate=True), position=None, replayed=True)
+            receipt_id = MessageReceipt.id_for(ctx.tenant, command.channel, command.external_message_id.strip())
+            taken_in = load_owned(self.repository, MessageReceipt, receipt_id, ctx.tenant)
+            if taken_in is not None:
+                return Outcome(intake_answer(taken_in, duplicate=True), position=None, replayed=True)
         return None
 
     # -- queries --------------------------------------------------------------------------
 
     def aggregate(self, tenant: str, kind: type[Aggregate], aggregate_id: UUID) -> Any:
-        found = owned(load(self.repository, aggregate_id), kind, tenant)
+        found = load_owned(self.repository, kind, aggregate_id, tenant)
         if found is None:
             raise NotFound.of(kind, aggregate_id, "id")
         return found

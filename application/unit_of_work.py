@@ -30,6 +30,12 @@ def owned(found: Aggregate | None, kind: type[A], tenant: str) -> A | None:
     return found
 
 
+def load_owned(repository: Repository, kind: type[A], aggregate_id: UUID, tenant: str) -> A | None:
+    """The tenant's aggregate of that kind, or None: every load on a tenant's behalf goes through here
+    (or through `UnitOfWork.find`), so no id, however it was derived, reaches another tenant's data."""
+    return owned(load(repository, aggregate_id), kind, tenant)
+
+
 class UnitOfWork:
     def __init__(self, repository: Repository, meta: AuditMeta, at: datetime) -> None:
         self.repository = repository

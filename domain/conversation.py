@@ -15,6 +15,7 @@ from .audit import Actor, AuditMeta
 from .channel import Channel
 from .errors import IllegalTransition, InvalidValue
 from .message import Attachment, checked_text
+from .natural_keys import natural_id
 
 CONVERSATION_NAMESPACE = uuid5(NAMESPACE_URL, "https://ledgerdesk.invalid/conversations")
 
@@ -80,7 +81,7 @@ class Conversation(Aggregate):
 
     @staticmethod
     def id_for(tenant: str, channel: Channel, external_thread_id: str) -> UUID:
-        return uuid5(CONVERSATION_NAMESPACE, f"{tenant}|{channel}|{external_thread_id}")
+        return natural_id(CONVERSATION_NAMESPACE, tenant, str(channel), external_thread_id)
 
     @classmethod
     def start(cls, meta: AuditMeta, at: datetime, channel: Channel, external_thread_id: str, customer_id: UUID) -> Conversation:

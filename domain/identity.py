@@ -19,6 +19,7 @@ from eventsourcing.domain import Aggregate
 from .audit import AuditMeta
 from .channel import Channel
 from .errors import InvalidValue
+from .natural_keys import natural_id
 
 CLAIM_NAMESPACE = uuid5(NAMESPACE_URL, "https://ledgerdesk.invalid/identity-claims")
 
@@ -92,7 +93,8 @@ class IdentityClaim(Aggregate):
 
     @staticmethod
     def id_for(tenant: str, identity: Identity) -> UUID:
-        return uuid5(CLAIM_NAMESPACE, f"{tenant}|{identity.key}")
+        channel = str(identity.channel) if identity.channel is not None else None
+        return natural_id(CLAIM_NAMESPACE, tenant, str(identity.kind), channel, identity.value)
 
     @classmethod
     def claim(cls, meta: AuditMeta, at: datetime, identity: Identity, customer_id: UUID) -> IdentityClaim:

@@ -1,8 +1,9 @@
 """Receipts that make retried commands and redelivered webhooks append nothing.
 
-Each receipt's id derives from its natural key, so saving a second receipt for the same
-key in the same call as the command's other events makes the whole save conflict: the
-store refuses the duplicate and nothing of the retried command is half applied.
+Each receipt's id derives from its natural key (tenant first: natural_keys.py), so saving a
+second receipt for the same key in the same call as the command's other events makes the
+whole save conflict: the store refuses the duplicate and nothing of the retried command is
+half applied.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from eventsourcing.domain import Aggregate
 
 from .audit import AuditMeta
 from .channel import Channel
+from .natural_keys import natural_id
 
 COMMAND_NAMESPACE = uuid5(NAMESPACE_URL, "https://ledgerdesk.invalid/command-receipts")
 MESSAGE_NAMESPACE = uuid5(NAMESPACE_URL, "https://ledgerdesk.invalid/message-receipts")
@@ -38,7 +40,7 @@ class CommandReceipt(Aggregate):
 
     @staticmethod
     def id_for(tenant: str, command_id: str) -> UUID:
-        return uuid5(COMMAND_NAMESPACE, f"{tenant}|{command_id}")
+        return natural_id(COMMAND_NAMESPACE, tenant, command_id)
 
     @classmethod
     def record(
@@ -76,7 +78,7 @@ class MessageReceipt(Aggregate):
 
     @staticmethod
     def id_for(tenant: str, channel: Channel, external_message_id: str) -> UUID:
-        return uuid5(MESSAGE_NAMESPACE, f"{tenant}|{channel}|{external_message_id}")
+        return natural_id(MESSAGE_NAMESPACE, tenant, str(channel), external_message_id)
 
     @classmethod
     def record(

@@ -4,11 +4,13 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import quote, unquote, urlparse
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ledgerdesk.domain.natural_keys import TENANT_NAME_RULE, is_tenant_name
 
 
 class Role(StrEnum):
@@ -18,8 +20,14 @@ class Role(StrEnum):
     AUDITOR = "auditor"
 
 
+def _tenant_name(name: str) -> str:
+    if not is_tenant_name(name):
+        raise ValueError(f"{TENANT_NAME_RULE}, not {name!r}")
+    return name
+
+
 class ApiKey(BaseModel):
-    tenant: str = Field(min_length=1, max_length=128)
+    tenant: Annotated[str, AfterValidator(_tenant_name)]
     actor: str = Field(min_length=1, max_length=128)
     role: Role = Role.INTEGRATOR
 
