@@ -18,6 +18,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.utils import Environment, EnvType
 
 from ledgerdesk.domain.conversation import Conversation
 from ledgerdesk.domain.customer import Customer
@@ -83,6 +84,15 @@ class Ledger(Application):
         # in-process projector); a listener must be quick and must not raise.
         self.on_appended: list[Callable[[int], None]] = []
 
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        """Exactly the settings given (interfaces/settings.py builds them all from ours).
+
+        The library would merge os.environ in, under and over them (NAME_-prefixed keys win):
+        AGGREGATE_CACHE_FASTFORWARD=n in a server's environment made every second command on
+        a ticket conflict, and LEDGER_PERSISTENCE_MODULE could move the log to memory.
+        """
+        return Environment(name, dict(env or {}))
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         register_domain_transcodings(transcoder)
@@ -124,15 +134,24 @@ class Ledger(Application):
         """Stores the aggregates' new events in one atomic insert; answers the last position.
 
         The same as `Application.save` without its runtime-protocol checks of each object,
-        which cost more than the insert's own Python work (this app takes no snapshots and
-        uses the cache in fast-forward mode, so save's other steps do nothing here).
+        which cost more than the insert's own Python work (this app takes no snapshots, so
+        save's other steps do nothing here).
         """
         events = [event for aggregate in aggregates for event in aggregate.collect_events()]
         recordings = self.events.put(events)
         position = recordings[-1].notification.id
+        self._cache(aggregates)
         for listener in self.on_appended:
             listener(position)
         return position
+
+    def _cache(self, aggregates: list[Aggregate]) -> None:
+        """What `Application._record` does: without fast-forward, the cache only learns of new
+        versions here (else the next command would start from a stale copy and conflict)."""
+        cache = self.repository.cache
+        if cache is not None and not self.repository.fastforward:
+            for aggregate in aggregates:
+                cache.put(aggregate.id, aggregate)
 
     def _handler_for(self, command: Any) -> Callable[[UnitOfWork, Any], dict[str, Any]]:
         if isinstance(command, c.ReceiveInboundMessage):

@@ -51,26 +51,59 @@ class Settings(BaseSettings):
     worker_threads: int = Field(default_factory=lambda: max(4, 2 * (os.cpu_count() or 2)), ge=1, le=256)
 
     def eventsourcing_env(self) -> dict[str, str]:
-        """The eventsourcing library's own settings for the configured database."""
+        """Every setting of the eventsourcing library the Ledger runs on, for the configured database.
+
+        Complete on purpose: the Ledger reads these and nothing else (not os.environ), so the
+        library behaves the same in every environment. What the code relies on:
+        - the aggregate cache fast-forwards from the store, blocking, and hands out copies:
+          several processes may write, and a command mutates what it loaded;
+        - no snapshots, compressor or cipher: histories and feeds read the stored JSON directly;
+        - the library's own JSON transcoder, mapper and recorders, with UUID aggregate ids.
+        """
+        common = {
+            "AGGREGATE_CACHE_MAXSIZE": str(self.aggregate_cache_size),
+            "AGGREGATE_CACHE_FASTFORWARD": "y",
+            "AGGREGATE_CACHE_FASTFORWARD_SKIPPING": "n",
+            "DEEPCOPY_FROM_AGGREGATE_CACHE": "y",
+            "IS_SNAPSHOTTING_ENABLED": "n",
+            "COMPRESSOR_TOPIC": "",
+            "CIPHER_TOPIC": "",
+            "CIPHER_KEY": "",
+            "TRANSCODER_TOPIC": "",
+            "MAPPER_TOPIC": "",
+            "APPLICATION_RECORDER_TOPIC": "",
+            "TRACKING_RECORDER_TOPIC": "",
+            "PROCESS_RECORDER_TOPIC": "",
+            "ORIGINATOR_ID_TYPE": "uuid",
+            "SINGLE_ROW_TRACKING": "y",
+            "CREATE_TABLE": "y",
+        }
         url = urlparse(self.database_url)
         if url.scheme == "sqlite":
             path = self.database_url[len("sqlite:///") :]
             if not path:
                 raise ValueError("LEDGERDESK_DATABASE_URL: give a file, e.g. sqlite:///./ledgerdesk.db")
-            return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": path, "SQLITE_LOCK_TIMEOUT": "30",
-                    "AGGREGATE_CACHE_MAXSIZE": str(self.aggregate_cache_size)}
+            return {**common, "PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": path, "SQLITE_LOCK_TIMEOUT": "30"}
         if url.scheme in ("postgresql", "postgres", "postgresql+psycopg"):
             return {
+                **common,
                 "PERSISTENCE_MODULE": "eventsourcing.postgres",
                 "POSTGRES_DBNAME": url.path.lstrip("/") or "postgres",
                 "POSTGRES_HOST": url.hostname or "127.0.0.1",
                 "POSTGRES_PORT": str(url.port or 5432),
                 "POSTGRES_USER": unquote(url.username or "postgres"),
                 "POSTGRES_PASSWORD": unquote(url.password or ""),
+                "POSTGRES_GET_PASSWORD_TOPIC": "",
+                "POSTGRES_SCHEMA": "public",
+                "POSTGRES_CONNECT_TIMEOUT": "30",
                 "POSTGRES_POOL_SIZE": str(self.postgres_pool_size),
                 "POSTGRES_MAX_OVERFLOW": str(self.postgres_pool_size),
+                "POSTGRES_MAX_WAITING": "0",
+                "POSTGRES_CONN_MAX_AGE": "3600",
+                "POSTGRES_PRE_PING": "n",
                 "POSTGRES_LOCK_TIMEOUT": "10",
-                "AGGREGATE_CACHE_MAXSIZE": str(self.aggregate_cache_size),
+                "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "5",
+                "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
             }
         raise ValueError(f"LEDGERDESK_DATABASE_URL: unsupported scheme {url.scheme!r} (sqlite:/// or postgresql://)")
 
