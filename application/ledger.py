@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import random
 import time
 from dataclasses import asdict, dataclass
@@ -34,6 +35,8 @@ from .ports import Clock, LanguageDetector, no_language_detection, system_clock
 from .handlers import COMMAND_HANDLERS, open_ticket
 from .transcodings import register_domain_transcodings
 from .unit_of_work import UnitOfWork, load_owned
+
+log = logging.getLogger(__name__)
 
 # Writers that lose a race on the same aggregate try again after a jittered, growing pause,
 # so under contention they take turns instead of colliding in lockstep.
@@ -81,7 +84,8 @@ class Ledger(Application):
         self.default_phone_region = default_phone_region
         self.detect_language = detect_language
         # Told the last log position after each command's events are stored (e.g. to wake an
-        # in-process projector); a listener must be quick and must not raise.
+        # in-process projector). A listener must be quick; one that raises is logged, and the
+        # command, already stored, still answers its success.
         self.on_appended: list[Callable[[int], None]] = []
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
@@ -135,14 +139,21 @@ class Ledger(Application):
 
         The same as `Application.save` without its runtime-protocol checks of each object,
         which cost more than the insert's own Python work (this app takes no snapshots, so
-        save's other steps do nothing here).
+        save's other steps do nothing here). Once the insert returned the command is stored:
+        nothing after it may fail the command, or a client told "failed" would apply it twice.
         """
         events = [event for aggregate in aggregates for event in aggregate.collect_events()]
         recordings = self.events.put(events)
         position = recordings[-1].notification.id
-        self._cache(aggregates)
+        try:
+            self._cache(aggregates)
+        except Exception:
+            log.exception("caching the aggregates stored at position %s failed; the command stands", position)
         for listener in self.on_appended:
-            listener(position)
+            try:
+                listener(position)
+            except Exception:
+                log.exception("an on_appended listener failed after position %s was stored; the command stands", position)
         return position
 
     def _cache(self, aggregates: list[Aggregate]) -> None:
