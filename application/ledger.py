@@ -13,6 +13,7 @@ import logging
 import random
 import time
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 from typing import Any, Callable
 from uuid import UUID
 
@@ -31,6 +32,7 @@ from . import commands as c
 from .errors import ConcurrencyConflict, IdempotencyKeyReused, NotFound
 from .event_views import describe
 from .intake import intake_answer, receive_inbound_message
+from .log_positions import position_of
 from .ports import Clock, LanguageDetector, no_language_detection, system_clock
 from .handlers import COMMAND_HANDLERS, open_ticket
 from .transcodings import register_domain_transcodings
@@ -54,11 +56,30 @@ def _topic_prefix(kind: type[Aggregate]) -> str:
 FEED_TOPICS = tuple(_topic_prefix(kind) for kind in FEED_AGGREGATES)
 
 
+class Repeat(StrEnum):
+    """Why a command appended nothing and answered what an earlier one did."""
+
+    # The caller's Idempotency-Key came before: the first answer, whole (position included).
+    IDEMPOTENCY_KEY = "idempotency-key"
+    # The channel's message (channel, external message id) was taken in before, by another
+    # request: where it went, marked as a duplicate, with no position of this request's own.
+    REDELIVERY = "redelivery"
+
+
 @dataclass(frozen=True)
 class Outcome:
     result: dict[str, Any]
     position: int | None
-    replayed: bool = False
+    repeat: Repeat | None = None
+
+    @property
+    def replayed(self) -> bool:
+        """Nothing was appended: an earlier answer was given again."""
+        return self.repeat is not None
+
+    @property
+    def redelivered(self) -> bool:
+        return self.repeat is Repeat.REDELIVERY
 
 
 def fingerprint(command: Any) -> str:
@@ -182,12 +203,14 @@ class Ledger(Application):
                         f"the Idempotency-Key {ctx.command_id!r} was used for a different command ({receipt.command_type})",
                         field="Idempotency-Key",
                     )
-                return Outcome(receipt.result, position=None, replayed=True)
+                # The receipt was the last event of the command's append: its position is the command's.
+                position = position_of(self.recorder, receipt.id, 1)
+                return Outcome(receipt.result, position=position, repeat=Repeat.IDEMPOTENCY_KEY)
         if isinstance(command, c.ReceiveInboundMessage):
             receipt_id = MessageReceipt.id_for(ctx.tenant, command.channel, command.external_message_id.strip())
             taken_in = load_owned(self.repository, MessageReceipt, receipt_id, ctx.tenant)
             if taken_in is not None:
-                return Outcome(intake_answer(taken_in, duplicate=True), position=None, replayed=True)
+                return Outcome(intake_answer(taken_in, duplicate=True), position=None, repeat=Repeat.REDELIVERY)
         return None
 
     # -- queries --------------------------------------------------------------------------

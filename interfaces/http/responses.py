@@ -11,7 +11,10 @@ from typing import Any
 import orjson
 from fastapi import Response
 
-from ledgerdesk.application.ledger import Outcome
+from ledgerdesk.application.ledger import Outcome, Repeat
+
+# Says a command answer is the first answer to the same Idempotency-Key, given again.
+REPLAYED_HEADER = "Idempotent-Replayed"
 
 
 class PlainJSON(Response):
@@ -22,5 +25,12 @@ class PlainJSON(Response):
 
 
 def command_answer(outcome: Outcome, status_code: int = 200) -> PlainJSON:
-    """A command's result with the log position its events were stored at (none for a replay)."""
-    return PlainJSON({**outcome.result, "position": outcome.position}, status_code=status_code)
+    """A command's result with the log position its events were stored at.
+
+    `status_code` is the route's answer to a first request. A retried Idempotency-Key gets that
+    first answer again, status, body and position alike, marked `Idempotent-Replayed: true`.
+    """
+    answer = PlainJSON({**outcome.result, "position": outcome.position}, status_code=status_code)
+    if outcome.repeat is Repeat.IDEMPOTENCY_KEY:
+        answer.headers[REPLAYED_HEADER] = "true"
+    return answer

@@ -23,8 +23,10 @@ MAX_EMAIL_BYTES = 25 * 1024 * 1024
 
 def _take_in(ledger: Any, command: c.ReceiveInboundMessage) -> PlainJSON:
     outcome = ledger.execute(command)
-    # A redelivered message (or a retried request) appends nothing and answers 200.
-    return command_answer(outcome, 200 if outcome.replayed else 201)
+    # A message taken in before (another request, same channel and external message id) appends
+    # nothing and answers 200 with "duplicate": true. A retried Idempotency-Key is not a
+    # redelivery: it replays the first answer, 201 and all.
+    return command_answer(outcome, 200 if outcome.redelivered else 201)
 
 
 @router.post(
