@@ -144,6 +144,26 @@ class CloseConversation:
     expected_version: int | None = field(default=None, kw_only=True)
 
 
+@dataclass(frozen=True)
+class QuarantineMail:
+    """Keep a mail that cannot become a message, as received, with why and the header or part at fault."""
+
+    context: CommandContext
+    raw: bytes
+    reason: str
+    field: str
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class ReleaseQuarantinedMail:
+    """A quarantined mail's bytes now read as `message`: take it in and release the mail, in one save."""
+
+    context: CommandContext
+    quarantine_id: UUID
+    message: ReceiveInboundMessage
+
+
 Command = ReceiveInboundMessage | OpenTicket | TicketCommand | CloseConversation
 
 

@@ -9,6 +9,7 @@ from ledgerdesk.domain.ticket import Ticket
 
 from . import commands as c
 from .customer_resolution import identities_from_hints, resolve_customer
+from .mail_quarantine import QUARANTINE_HANDLERS
 from .sla_policy_handlers import SLA_POLICY_HANDLERS
 from ledgerdesk.domain.errors import InvalidValue
 from .ports import LanguageDetector, no_language_detection
@@ -142,4 +143,5 @@ COMMAND_HANDLERS = {
     c.MergeTicket: merge_ticket,
     c.RateTicket: rate_ticket,
     **SLA_POLICY_HANDLERS,
+    **QUARANTINE_HANDLERS,
 }

@@ -33,6 +33,7 @@ from .errors import ConcurrencyConflict, IdempotencyKeyReused, NotFound
 from .event_views import describe
 from .intake import intake_answer, receive_inbound_message
 from .log_positions import position_of
+from .mail_quarantine import release_quarantined_mail
 from .ports import Clock, LanguageDetector, no_language_detection, system_clock
 from .handlers import COMMAND_HANDLERS, open_ticket
 from .transcodings import register_domain_transcodings
@@ -190,6 +191,8 @@ class Ledger(Application):
             return lambda uow, cmd: receive_inbound_message(uow, cmd, self.default_phone_region, self.detect_language)
         if isinstance(command, c.OpenTicket):
             return lambda uow, cmd: open_ticket(uow, cmd, self.default_phone_region, self.detect_language)
+        if isinstance(command, c.ReleaseQuarantinedMail):
+            return lambda uow, cmd: release_quarantined_mail(uow, cmd, self.default_phone_region, self.detect_language)
         return COMMAND_HANDLERS[type(command)]
 
     def _earlier_answer(self, command: Any) -> Outcome | None:

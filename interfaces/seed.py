@@ -24,6 +24,8 @@ from ledgerdesk.domain.errors import DomainError
 from ledgerdesk.domain.ticket_values import ALLOWED_TRANSITIONS, REOPENED_BY_CUSTOMER, Priority
 from ledgerdesk.domain.ticket_values import Category as Cat, TicketStatus as St
 
+from .email_message import UnparseableEmail, parse_email
+
 # tenant: languages, phone prefixes (+ digits to draw), channels, agents by team
 TENANTS = {
     "acme-tea": (("zh",), (("+86138", 8), ("+86150", 8)),
@@ -85,6 +87,8 @@ TEAM_FOR = {Cat.LOGISTICS: "logistics", Cat.ORDER: "logistics", Cat.REFUND: "ref
 CARRIES = {Ch.EMAIL: "e", Ch.PHONE: "p", Ch.WHATSAPP: "p", Ch.WEIBO: "", Ch.WEB_CHAT: "ep", Ch.APP: "ep"}  # else "p": order phone
 CST = timezone(timedelta(hours=8))
 START = datetime(2026, 11, 9, tzinfo=CST)  # traffic over four days, peaking on Double 11
+BOUNCE = ("From: MAILER DAEMON <>\r\nTo: <service@{tenant}.example>\r\nMessage-ID: <{id}@mx.{tenant}.example>\r\n"
+          "Subject: Undelivered Mail Returned to Sender\r\n\r\nAn attachment was of a blocked file type.\r\n")
 
 # Each shop's SLA policies: urgent cases around the clock, the rest within its business hours.
 BUSINESS_HOURS = {
@@ -206,6 +210,17 @@ class _Seeder:
             samples.append(result["ticket_id"])
         return result["ticket_id"]
 
+    def bounce(self, tenant: str) -> None:
+        """A mailer daemon's bounce with a null sender: no message comes of it, so intake quarantines it."""
+        at = START + timedelta(days=2)
+        raw = BOUNCE.format(tenant=tenant, id=self.uuid()).encode()
+        ctx = c.CommandContext(tenant, Actor(ActorKind.INTEGRATOR, "email-connector"), self.uuid(), self.uuid(), idempotent=True)
+        try:
+            parse_email(raw, received_at=at)
+        except UnparseableEmail as refused:
+            self.at(at)
+            self.run(c.QuarantineMail(ctx, raw, refused.message, refused.field, at))
+
     def ticket(self, p: Person, budget: int) -> int:
         """One case from first message to rating; answers how many tickets it opened."""
         rng = self.rng
@@ -298,6 +313,9 @@ def seed_traffic(ledger: Ledger, tickets: int, seed: int = 11) -> SeedReport:
         with tqdm(total=tickets, unit="ticket", desc="seeding", mininterval=0.5, file=sys.stderr) as bar:
             while bar.n < tickets:
                 bar.update(seeder.ticket(rng.choice(people), budget=tickets - bar.n))
+        for tenant in TENANTS:
+            if Ch.EMAIL in TENANTS[tenant][2]:
+                seeder.bounce(tenant)
     finally:
         ledger.clock = clock
     report.elapsed_seconds = time.perf_counter() - started

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .analytics.projection import SupportAnalytics
 from .inbox.projection import TicketInbox
+from .quarantine.projection import MailQuarantine
 from .read_model import ReadModel
 from .timeline.projection import CustomerTimeline
 
@@ -12,6 +13,7 @@ def all_read_models() -> list[ReadModel]:
         SupportAnalytics(),
         CustomerTimeline(),
         TicketInbox(),
+        MailQuarantine(),
     ]
 
 
