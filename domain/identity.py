@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+import email_validator
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from eventsourcing.domain import Aggregate
@@ -22,6 +23,14 @@ from .errors import InvalidValue
 from .natural_keys import natural_id
 
 CLAIM_NAMESPACE = uuid5(NAMESPACE_URL, "https://ledgerdesk.invalid/identity-claims")
+
+# An email identity recognises a person; nothing here sends them mail. So only the syntax is checked:
+# no DNS, and no refusal of dotless (intranet) domains or of special-use ones (`.local`, `.internal`,
+# `localhost`, …), which real senders have. email_validator refuses special-use domains whatever its
+# options say (globally_deliverable and test_environment relax only dotless names and `.test`); its
+# documented switch is its own list, read at every call (python-email-validator#122), emptied here
+# for the whole process.
+email_validator.SPECIAL_USE_DOMAIN_NAMES.clear()
 
 
 class IdentityKind(StrEnum):
@@ -39,7 +48,7 @@ class Identity:
     @classmethod
     def email(cls, raw: str, *, field: str = "email") -> Identity:
         try:
-            checked = validate_email(raw.strip(), check_deliverability=False)
+            checked = validate_email(raw.strip(), check_deliverability=False, globally_deliverable=False)
         except EmailNotValidError as e:
             raise InvalidValue(f"not a valid email address: {e}", field=field) from None
         return cls(IdentityKind.EMAIL, checked.normalized.lower())

@@ -12,6 +12,7 @@ from ledgerdesk.projections.projector import Projector
 from ledgerdesk.projections.read_model import ReadModel
 from ledgerdesk.projections.status import status
 
+from . import mail_quarantine_cli
 from .bootstrap import build_follower, build_ledger, build_projector, build_read_store, ensure_dev_key, tune_garbage_collector
 from .settings import Settings
 
@@ -285,6 +286,8 @@ def parser() -> argparse.ArgumentParser:
     h.add_argument("--json", action="store_true", help="one JSON object per line")
     h.add_argument("--database", **database)
     h.set_defaults(func=history)
+
+    mail_quarantine_cli.add_commands(sub, database, _settings)
     return p
 
 

@@ -1,10 +1,17 @@
 """Raw RFC 5322 email into the fields of an inbound message: threading, text, attachments.
 
+Real mail is messy, and refusing it loses the customer's message, so the parser takes in what it
+can: a mail without a Message-ID is keyed by a hash of its bytes, a sender without a domain is
+still a sender, a text in an odd part is still found, a missing or absurd date is the time of
+receipt. It refuses (UnparseableEmail) only what cannot become a message at all, and the caller
+keeps that as evidence rather than dropping it.
+
 Pure translation with the standard library; no I/O. Must not import application or domain code.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,10 +20,15 @@ from email.header import decode_header, make_header
 from email.message import EmailMessage
 from html.parser import HTMLParser
 
-_PLAUSIBLE_ADDRESS = re.compile(r'(?:[^@\s<>"]+|"[^"]*")@[^@\s<>]+')
 _BRACKETED_ID = re.compile(r"<([^<>]*)>")
 # Mailers label GBK/GB18030 and Big5-HKSCS text with the older, narrower names; the supersets read both.
 _CHARSET_SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "big5": "big5hkscs"}
+# A Date header outside these bounds is a broken clock or a forgery, not a send time; times later
+# computations (SLA due dates, analytics days) can rely on stay inside them.
+EARLIEST_SENT_AT = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_SENT_AT = datetime(2100, 1, 1, tzinfo=UTC)
+CONTENT_KEY_PREFIX = "sha256:"
+_NULL_ADDRESSES = {"", "<>"}
 
 
 @dataclass(frozen=True)
@@ -28,9 +40,11 @@ class EmailAttachment:
 
 @dataclass(frozen=True)
 class ParsedEmail:
+    # The Message-ID, or `sha256:<hex of the raw bytes>` when there is none: either way the dedupe key.
     message_id: str
     thread_id: str
-    sender_email: str
+    # The From address, lower-cased: usually an email address, but a bare `foo` is a sender too.
+    sender: str
     sender_name: str | None
     subject: str | None
     text: str
@@ -39,12 +53,17 @@ class ParsedEmail:
 
 
 class UnparseableEmail(ValueError):
-    """The bytes are not an email this channel can take; ``field`` names the header or part at fault."""
+    """The bytes cannot become a message; ``field`` names the header or part at fault."""
 
     def __init__(self, message: str, field: str) -> None:
         super().__init__(f"{field}: {message}")
         self.message = message
         self.field = field
+
+
+def content_key(raw: bytes) -> str:
+    """The dedupe key of a mail without a Message-ID: the same bytes redelivered are the same mail."""
+    return CONTENT_KEY_PREFIX + hashlib.sha256(raw).hexdigest()
 
 
 def parse_email(raw: bytes, *, received_at: datetime) -> ParsedEmail:
@@ -63,24 +82,31 @@ def _parse(raw: bytes, received_at: datetime) -> ParsedEmail:
     msg = message_from_bytes(raw, policy=policy.default)
     if not msg.keys():
         raise UnparseableEmail("no RFC 5322 header section found; this does not look like an email", "body")
-    message_id = _first_id(_raw_header(msg, "Message-ID"))
-    if not message_id:
-        raise UnparseableEmail("missing or empty; it is the dedupe key, so none is invented", "Message-ID")
+    sender, sender_name = _sender(msg)
+    message_id = _first_id(_raw_header(msg, "Message-ID")) or content_key(raw)
     thread_id = _first_id(_raw_header(msg, "References")) or _first_id(_raw_header(msg, "In-Reply-To"))
-    sender_email, sender_name = _sender(msg)
-    body, text = _body(msg)
+    subject = _clean(str(_header(msg, "Subject") or "")).strip() or None
+    body = _body(msg)
+    text = _readable(body) if body is not None else ""
+    text = _clean(text if text.strip() else _fallback_text(msg))
     parts = list(_attachment_parts(msg))
     if msg.get_content_maintype() != "multipart" and body is not msg:
         parts = [msg]  # a single-part email whose only content is a file
+    attachments = tuple(_attachment(part, n) for n, part in enumerate(parts, start=1))
+    if not text.strip() and not attachments:
+        if subject is None:
+            raise UnparseableEmail("no text, no attachment and no subject: nothing to take in", "body")
+        # A mail that is all subject ("Call me back re order 1042") still says something: keep it as the text.
+        text = subject
     return ParsedEmail(
         message_id=message_id,
         thread_id=thread_id or message_id,
-        sender_email=sender_email,
+        sender=sender,
         sender_name=sender_name,
-        subject=_clean(str(_header(msg, "Subject") or "")).strip() or None,
-        text=_clean(text),
+        subject=subject,
+        text=text,
         sent_at=_sent_at(msg, received_at),
-        attachments=tuple(_attachment(part, n) for n, part in enumerate(parts, start=1)),
+        attachments=attachments,
     )
 
 
@@ -102,34 +128,60 @@ def _first_id(value: str) -> str:
 
 
 def _sender(msg: EmailMessage) -> tuple[str, str | None]:
+    """The first mailbox of From. Any non-null one will do: whether it is an email address is the domain's call."""
     header = _header(msg, "From")
-    addresses = header.addresses if header is not None else ()
-    address = _clean(addresses[0].addr_spec).strip().lower() if addresses else ""
-    if not _PLAUSIBLE_ADDRESS.fullmatch(address):
-        raise UnparseableEmail(f"no plausible sender address in {str(header or '')!r}", "From")
-    return address, _clean(addresses[0].display_name).strip() or None
+    for address in header.addresses if header is not None else ():
+        sender = _clean(address.addr_spec).strip().lower()
+        if sender not in _NULL_ADDRESSES:
+            return sender, _clean(address.display_name).strip() or None
+    found = "no From header" if header is None else f"no sender address in {str(header)!r}"
+    raise UnparseableEmail(f"{found}; a message needs someone it came from", "From")
 
 
 def _sent_at(msg: EmailMessage, received_at: datetime) -> datetime:
-    header = _header(msg, "Date")
-    if header is None or not str(header).strip():
-        sent = received_at
-    elif (sent := header.datetime) is None:
-        raise UnparseableEmail(f"{str(header)!r} is not an RFC 5322 date", "Date")
-    return sent if sent.utcoffset() is not None else sent.replace(tzinfo=UTC)
+    """The Date header if it is a plausible send time, else the time of receipt: a bad date never refuses a mail."""
+    try:
+        header = msg["Date"]
+        sent = header.datetime if header is not None else None
+        if sent is None:
+            return received_at
+        if sent.utcoffset() is None:
+            sent = sent.replace(tzinfo=UTC)
+        return sent if EARLIEST_SENT_AT <= sent < LATEST_SENT_AT else received_at
+    except Exception:  # unparseable, or out of range once its offset is applied (year 9999 at -12:00)
+        return received_at
 
 
-def _body(msg: EmailMessage) -> tuple[EmailMessage | None, str]:
-    if (part := msg.get_body(preferencelist=("plain",))) is not None:
-        return part, _decode(part).rstrip()
-    if (part := msg.get_body(preferencelist=("html",))) is not None:
-        return part, _html_to_text(_decode(part))
-    return None, ""
+def _body(msg: EmailMessage) -> EmailMessage | None:
+    """The human-readable part, as mail clients pick it: plain text first, then HTML (a report's first part too)."""
+    plain = msg.get_body(preferencelist=("plain",))
+    return plain if plain is not None else msg.get_body(preferencelist=("html",))
+
+
+def _fallback_text(msg: EmailMessage) -> str:
+    # No part a mail client would show: any text/* part is still what the sender wrote or was sent.
+    for part in msg.walk():
+        if part.get_content_maintype() == "text" and (text := _readable(part)).strip():
+            return text
+    payload = msg.get_payload()
+    if msg.get_content_maintype() == "multipart" and isinstance(payload, str):
+        # A multipart without a usable boundary (a broken delivery report) is one block of text.
+        return _decode_bytes(payload.encode("utf-8", "surrogateescape"), msg.get_content_charset()).strip()
+    return ""
+
+
+def _readable(part: EmailMessage) -> str:
+    text = _decode(part)
+    return _html_to_text(text) if part.get_content_subtype() == "html" else text.rstrip()
 
 
 def _decode(part: EmailMessage) -> str:
-    payload = part.get_payload(decode=True) or b""
-    charset = part.get_content_charset() or "utf-8"
+    payload = part.get_payload(decode=True)
+    return _decode_bytes(payload if isinstance(payload, bytes) else b"", part.get_content_charset())
+
+
+def _decode_bytes(payload: bytes, charset: str | None) -> str:
+    charset = charset or "utf-8"
     try:
         text = payload.decode(_CHARSET_SUPERSETS.get(charset, charset))
     except (LookupError, UnicodeDecodeError):  # mislabelled or unknown charset: keep what text we can

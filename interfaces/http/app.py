@@ -21,6 +21,7 @@ from . import (
     routes_inbox,
     routes_intake,
     routes_projections,
+    routes_quarantine,
     routes_sla,
     routes_sla_policies,
     routes_tickets,
@@ -68,7 +69,7 @@ def create_app(
     # Order matters where paths overlap: /v1/customers/lookup before /v1/customers/{id}.
     routers = (
         routes_intake, routes_tickets, routes_timeline, routes_customers, routes_sla_policies,
-        routes_inbox, routes_sla, routes_analytics, routes_projections, routes_events,
+        routes_inbox, routes_sla, routes_analytics, routes_projections, routes_events, routes_quarantine,
     )
     for module in routers:
         app.include_router(module.router)

@@ -7,14 +7,14 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from ledgerdesk.application import commands as c
-from ledgerdesk.domain.channel import Channel
 from ledgerdesk.domain.errors import InvalidValue
 from ledgerdesk.domain.message import Attachment
 
-from ..email_message import UnparseableEmail, parse_email
+from ..mail_intake import take_in_mail
 from . import schemas as s
 from .deps import CallerDep, LedgerDep
 from .responses import PlainJSON, command_answer
+from .routes_quarantine import QuarantineAnswer
 
 router = APIRouter(prefix="/v1", tags=["intake"])
 
@@ -59,26 +59,24 @@ def inbound_message(body: s.InboundMessageIn, caller: CallerDep, ledger: LedgerD
     status_code=201,
     response_model=s.IntakeAnswer,
     summary="Take in one raw email (body: message/rfc822)",
+    description="A mail is never refused for its content. Without a Message-ID it is keyed by the SHA-256 of its "
+    "bytes (`sha256:<hex>`), so a redelivery of the same bytes is a duplicate. A mail that cannot become a message "
+    "(no sender, no header section, nothing in it, or a value the domain refuses) is quarantined: kept with the "
+    "reason and answered 202 with its `quarantine_id` (the same bytes again: the same id, nothing stored).",
+    responses={
+        200: {"model": s.IntakeAnswer, "description": "a redelivery: nothing appended"},
+        202: {"model": QuarantineAnswer, "description": "quarantined: kept as evidence for an admin to retry"},
+    },
     openapi_extra={"requestBody": {"content": {"message/rfc822": {"schema": {"type": "string", "format": "binary"}}}, "required": True}},
 )
 async def inbound_email(request: Request, caller: CallerDep, ledger: LedgerDep) -> PlainJSON:
+    context = caller.context()  # the role is checked before the body is read
     raw = await request.body()
     if len(raw) > MAX_EMAIL_BYTES:
         raise InvalidValue("the email is larger than 25 MiB", field="body")
-    try:
-        email = parse_email(raw, received_at=ledger.clock())
-    except UnparseableEmail as e:
-        raise InvalidValue(e.message, field=e.field) from None
-    command = c.ReceiveInboundMessage(
-        caller.context(),
-        channel=Channel.EMAIL,
-        external_thread_id=email.thread_id,
-        external_user_id=email.sender_email,
-        external_message_id=email.message_id,
-        text=email.text,
-        sent_at=email.sent_at,
-        customer=c.CustomerHints(email=email.sender_email, name=email.sender_name),
-        attachments=tuple(Attachment(a.name, a.content_type, a.size) for a in email.attachments),
-        subject=email.subject,
-    )
-    return await run_in_threadpool(_take_in, ledger, command)
+    taken = await run_in_threadpool(take_in_mail, ledger, context, raw)
+    if taken.quarantined:
+        answer = command_answer(taken.outcome, 202)
+        answer.headers["Location"] = f"/v1/mail/quarantine/{taken.outcome.result['quarantine_id']}"
+        return answer
+    return command_answer(taken.outcome, 200 if taken.outcome.redelivered else 201)

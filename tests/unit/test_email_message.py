@@ -1,6 +1,7 @@
 """Inbound email translation: raw RFC 5322 bytes into the fields of an inbound message."""
 
 import base64
+import hashlib
 from datetime import UTC, datetime, timedelta, timezone
 from email.message import EmailMessage
 
@@ -12,6 +13,7 @@ from ledgerdesk.interfaces.email_message import (
     EmailAttachment,
     ParsedEmail,
     UnparseableEmail,
+    content_key,
     parse_email,
 )
 
@@ -50,7 +52,7 @@ def test_a_plain_utf8_email_yields_sender_subject_text_and_date():
     parsed = parse(PLAIN)
 
     assert parsed.message_id == "order-1@mail.example.com"
-    assert parsed.sender_email == "buyer@example.com"
+    assert parsed.sender == "buyer@example.com"
     assert parsed.sender_name == "Buyer Example"
     assert parsed.subject == "Where is my order?"
     assert parsed.text == "Order 1042 has not arrived — can you check?"
@@ -224,26 +226,77 @@ def test_a_new_email_is_the_root_of_its_own_thread():
 
 
 @pytest.mark.parametrize("header", [None, "Message-ID:", "Message-ID:   ", "Message-ID: <>"])
-def test_an_email_without_a_message_id_is_rejected_rather_than_given_one(header):
-    headers = ["From: a@example.com", "Subject: hi"] + ([header] if header else [])
+def test_an_email_without_a_message_id_is_keyed_by_the_sha256_of_its_bytes(header):
+    raw = email(*["From: a@example.com", "Subject: hi"] + ([header] if header else []))
 
-    assert rejection(email(*headers)).field == "Message-ID"
+    parsed = parse(raw)
+
+    assert parsed.message_id == "sha256:" + hashlib.sha256(raw).hexdigest()
+    assert parsed.thread_id == parsed.message_id  # a new thread, rooted at its own key
 
 
-@pytest.mark.parametrize("sender", [None, "From:", "From: Buyer", "From: buyer@", "From: @example.com", "From: undisclosed:;"])
-def test_an_email_without_a_plausible_sender_address_is_rejected(sender):
+def test_the_content_key_is_the_same_for_the_same_bytes_and_differs_for_other_bytes():
+    first = email("From: a@example.com", body=b"Where is my parcel?\r\n")
+    other = email("From: a@example.com", body=b"Where is my parcel??\r\n")
+
+    assert parse(first).message_id == parse(bytes(first)).message_id == content_key(first)
+    assert parse(other).message_id != parse(first).message_id
+
+
+def test_a_reply_without_a_message_id_still_threads_by_its_references():
+    raw = email("From: a@example.com", "In-Reply-To: <root@example.com>", "References: <root@example.com>")
+
+    parsed = parse(raw)
+
+    assert parsed.message_id.startswith("sha256:") and parsed.thread_id == "root@example.com"
+
+
+@pytest.mark.parametrize(
+    ("sender", "address"),
+    [
+        ("From: Father Time <father.time@xcar.wooster.local>", "father.time@xcar.wooster.local"),  # CPython's msg_26
+        ("From: root@localhost", "root@localhost"),
+        ("From: foo", "foo"),  # CPython's msg_05: no domain at all, still someone
+        ("From: Buyer", "buyer"),
+    ],
+)
+def test_a_sender_at_a_reserved_domain_or_with_no_domain_is_still_the_sender(sender, address):
+    assert parse(email(sender, "Message-ID: <x@example.com>")).sender == address
+
+
+@pytest.mark.parametrize(
+    "sender", [None, "From:", "From: MAILER DAEMON <>", "From: <>", "From: buyer@", "From: @example.com", "From: undisclosed:;"]
+)
+def test_an_email_with_no_sender_at_all_is_refused_naming_from(sender):
     headers = ["Message-ID: <x@example.com>"] + ([sender] if sender else [])
 
     assert rejection(email(*headers)).field == "From"
 
 
-def test_an_unparseable_date_is_rejected():
-    raw = email("From: a@example.com", "Message-ID: <x@example.com>", "Date: next Tuesday-ish")
+@pytest.mark.parametrize(
+    "date",
+    [
+        "Date: next Tuesday-ish",
+        "Date: 32 Jan 2020 10:00:00 +0000",
+        "Date: Mon, 03 Jun 2024 09:30:00 +9900",
+        "Date: Fri, 31 Dec 1969 23:59:59 +0000",
+        "Date: Mon, 01 Jan 1900 00:00:00 +0000",
+        "Date: Fri, 01 Jan 2100 00:00:00 +0000",
+        "Date: Fri, 31 Dec 9999 23:59:59 +0000",
+        "Date: Fri, 31 Dec 9999 23:59:59 -1200",  # past datetime's range once the offset is applied
+        "Date:",
+    ],
+)
+def test_an_unparseable_or_absurd_date_falls_back_to_the_time_of_receipt(date):
+    raw = email("From: a@example.com", "Message-ID: <x@example.com>", date)
 
-    error = rejection(raw)
+    assert parse(raw).sent_at == RECEIVED_AT
 
-    assert error.field == "Date"
-    assert "next Tuesday-ish" in error.message
+
+def test_a_date_inside_the_plausible_range_is_kept():
+    raw = email("From: a@example.com", "Message-ID: <x@example.com>", "Date: Thu, 31 Dec 2099 23:59:59 +0000")
+
+    assert parse(raw).sent_at == datetime(2099, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 
 def test_a_missing_date_falls_back_to_the_time_of_receipt():
@@ -264,6 +317,63 @@ def test_bytes_that_are_not_an_email_are_rejected_as_body(raw):
 
     assert error.field == "body"
     assert error.message
+
+
+DELIVERY_REPORT = email(
+    "From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.com>",
+    "Message-ID: <dsn-1@mx.example.com>",
+    "Subject: Returned mail: see transcript for details",
+    'Content-Type: multipart/report; report-type=delivery-status; boundary="DSN"',
+    body=b"--DSN\r\nContent-Type: text/plain\r\n\r\nThe original message could not be delivered.\r\n"
+    b"--DSN\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.com\r\n\r\n"
+    b"Final-Recipient: rfc822; buyer@example.com\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+    b"--DSN\r\nContent-Type: text/rfc822-headers\r\n\r\nSubject: Order 1042\r\n--DSN--\r\n",
+)
+
+
+def test_a_delivery_report_yields_its_human_readable_part():
+    parsed = parse(DELIVERY_REPORT)
+
+    assert parsed.text == "The original message could not be delivered."
+
+
+def test_a_text_found_only_in_another_text_part_is_still_the_text():
+    raw = email(
+        "From: a@example.com",
+        "Message-ID: <enriched@example.com>",
+        'Content-Type: multipart/mixed; boundary="B"',
+        body=b"--B\r\nContent-Type: image/png\r\n\r\n\x89PNG\r\n"
+        b"--B\r\nContent-Type: text/enriched\r\n\r\nMy parcel is <bold>late</bold>\r\n--B--\r\n",
+    )
+
+    assert parse(raw).text == "My parcel is <bold>late</bold>"
+
+
+def test_a_multipart_without_a_boundary_is_read_as_one_block_of_text():
+    # CPython's msg_25: a delivery report whose Content-Type lost its boundary parameter.
+    raw = email(
+        "From: MAILER-DAEMON@mx.example.com",
+        "Message-ID: <broken@mx.example.com>",
+        "Content-Type: multipart/report; report-type=delivery-status;\r\n\tbo",
+        body=b"This is a MIME-encapsulated message\r\n\r\n--X\r\n\r\nThe original message was received.\r\n",
+    )
+
+    parsed = parse(raw)
+
+    assert parsed.text.startswith("This is a MIME-encapsulated message") and "was received" in parsed.text
+
+
+def test_a_mail_with_neither_text_nor_attachments_takes_its_subject_as_the_text():
+    raw = email("From: a@example.com", "Message-ID: <s@example.com>", "Subject: Call me back about order 1042", body=b"")
+
+    parsed = parse(raw)
+
+    assert parsed.text == parsed.subject == "Call me back about order 1042"
+
+
+@pytest.mark.parametrize("body", [b"", b"\r\n   \r\n"])
+def test_a_mail_with_no_text_no_attachment_and_no_subject_is_refused_naming_body(body):
+    assert rejection(email("From: a@example.com", "Message-ID: <e@example.com>", body=body)).field == "body"
 
 
 @given(st.binary(max_size=2000))
