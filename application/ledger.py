@@ -218,20 +218,23 @@ class Ledger(Application):
 
     # -- queries --------------------------------------------------------------------------
 
-    def aggregate(self, tenant: str, kind: type[Aggregate], aggregate_id: UUID) -> Any:
+    def aggregate(self, tenant: str, kind: type[Aggregate], aggregate_id: UUID, field: str = "id") -> Any:
+        """The tenant's aggregate of that kind; a NotFound naming `field` (the caller's name for the id) if none."""
         found = load_owned(self.repository, kind, aggregate_id, tenant)
         if found is None:
-            raise NotFound.of(kind, aggregate_id, "id")
+            raise NotFound.of(kind, aggregate_id, field)
         return found
 
-    def history(self, tenant: str, kind: type[Aggregate], aggregate_id: UUID, after_version: int, limit: int) -> dict[str, Any]:
+    def history(
+        self, tenant: str, kind: type[Aggregate], aggregate_id: UUID, after_version: int, limit: int, field: str = "id"
+    ) -> dict[str, Any]:
         """An aggregate's events after a version, oldest first, one page at a time."""
         stored = self.recorder.select_events(aggregate_id, gt=after_version, limit=limit + 1)
         page = [describe(s) for s in stored[:limit]]
         if not page:
-            self.aggregate(tenant, kind, aggregate_id)  # 404 unless a real aggregate's page past its end
+            self.aggregate(tenant, kind, aggregate_id, field)  # 404 unless a real aggregate's page past its end
         elif page[0]["tenant"] != tenant or not stored[0].topic.startswith(_topic_prefix(kind)):
-            raise NotFound.of(kind, aggregate_id, "id")
+            raise NotFound.of(kind, aggregate_id, field)
         return {"items": page, "next_after_version": page[-1]["version"] if len(stored) > limit else None}
 
     def feed(self, tenant: str, after: int, limit: int, scan_limit: int = 5000) -> dict[str, Any]:

@@ -120,6 +120,16 @@ def checked_targets(raw: Mapping[str, Any] | None) -> dict[str, int | None]:
     return targets
 
 
+def targets_in_minutes_and_seconds(targets: Mapping[str, int | None]) -> dict[str, int | float | None]:
+    """Each target as `<metric>_minutes` (whole where it divides) and `<metric>_seconds`, as APIs show them."""
+    shown: dict[str, int | float | None] = {}
+    for key in TARGET_KEYS:
+        seconds = targets.get(key)
+        shown[f"{key}_minutes"] = None if seconds is None else seconds // 60 if seconds % 60 == 0 else seconds / 60
+        shown[f"{key}_seconds"] = seconds
+    return shown
+
+
 def _checked_calendar(raw: Any) -> dict[str, Any]:
     """The calendar checked and in canonical form by its one owner, BusinessCalendar; None is 24x7."""
     if raw is None:

@@ -1,9 +1,10 @@
-"""The one wiring place: settings, the Ledger application and the HTTP app are put together here."""
+"""The one wiring place: settings, the Ledger, the read side and the HTTP app are put together here."""
 from __future__ import annotations
 
 import gc
 import json
 import secrets
+from dataclasses import dataclass
 
 import psycopg
 
@@ -17,7 +18,6 @@ from ledgerdesk.projections.store import ReadStore
 
 from .language_detection import LangidDetector
 from .settings import ApiKey, Role, Settings
-
 
 # Any fixed 64-bit key, the same in every process: it names "creating ledgerdesk's tables".
 SCHEMA_LOCK_KEY = 0x1ED6E7D5
@@ -55,14 +55,49 @@ def build_read_store(settings: Settings) -> ReadStore:
 
 
 def build_projector(ledger: Ledger, store: ReadStore) -> Projector:
+    # The wall clock, not the ledger's: the projector only stamps its own bookkeeping.
     return Projector(store, ledger.recorder, all_read_models())
 
 
-def build_follower(settings: Settings, ledger: Ledger, store: ReadStore) -> Follower | None:
-    """The in-process projections of the embedded default; None when `ledgerdesk project` runs them."""
-    if settings.projections != "inline":
-        return None
-    return Follower(build_projector(ledger, store), fallback_wake_seconds=settings.projection_fallback_wake_seconds)
+@dataclass
+class Runtime:
+    """What one process serves with: the write side, the read side, and how the two are joined.
+
+    In the embedded default the follower runs the projections in this process, woken after each
+    command's append; with projections external (`ledgerdesk project` runs them) there is none.
+    Read routes take their clock and phone region from here, not from the write side.
+    """
+
+    settings: Settings
+    ledger: Ledger
+    clock: Clock = system_clock
+    read_store: ReadStore | None = None
+    projector: Projector | None = None
+    follower: Follower | None = None
+
+    @property
+    def default_phone_region(self) -> str | None:
+        return self.settings.default_phone_region
+
+    def start(self) -> None:
+        if self.follower is not None:
+            self.ledger.on_appended.append(self.follower.wake)
+            self.follower.start()
+
+    def stop(self) -> None:
+        if self.follower is not None:
+            self.follower.stop()
+            self.ledger.on_appended.remove(self.follower.wake)
+
+
+def build_runtime(settings: Settings, clock: Clock = system_clock) -> Runtime:
+    ledger = build_ledger(settings, clock)
+    read_store = build_read_store(settings)
+    projector = build_projector(ledger, read_store)
+    follower = None
+    if settings.projections == "inline":
+        follower = Follower(build_projector(ledger, read_store), fallback_wake_seconds=settings.projection_fallback_wake_seconds)
+    return Runtime(settings, ledger, clock, read_store, projector, follower)
 
 
 def ensure_dev_key(settings: Settings) -> tuple[Settings, str | None]:

@@ -13,13 +13,17 @@ from ledgerdesk.projections.read_model import ReadModel
 from ledgerdesk.projections.status import status
 
 from . import mail_quarantine_cli
-from .bootstrap import build_follower, build_ledger, build_projector, build_read_store, ensure_dev_key, tune_garbage_collector
+from .bootstrap import build_ledger, build_projector, build_read_store, build_runtime, ensure_dev_key, tune_garbage_collector
+from .preflight import StartupError, check_database, load_settings
 from .settings import Settings
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    """The settings, and the database they name checked reachable: a problem is one line (StartupError)."""
     overrides = {"database_url": args.database} if getattr(args, "database", None) else {}
-    return Settings(**overrides)
+    settings = load_settings(**overrides)
+    check_database(settings)
+    return settings
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -28,16 +32,14 @@ def serve(args: argparse.Namespace) -> int:
     from .http.app import create_app
 
     settings, dev_key = ensure_dev_key(_settings(args))
-    ledger = build_ledger(settings)
-    read_store = build_read_store(settings)
-    follower = build_follower(settings, ledger, read_store)
+    runtime = build_runtime(settings)
     if dev_key:
-        print(f"ledgerdesk: no LEDGERDESK_API_KEYS set; development key for tenant 'demo' (kept in {settings.dev_key_path()}):")
-        print(f"  export LEDGERDESK_KEY={dev_key}")
+        print(f"ledgerdesk: no LEDGERDESK_API_KEYS set; a development key for tenant 'demo' is kept in {settings.dev_key_path()}:")
+        print(f'  curl -H "Authorization: Bearer {dev_key}" http://{args.host}:{args.port}/v1/inbox')
     print(f"ledgerdesk: events in {settings.database_url}; API on http://{args.host}:{args.port} (docs at /docs)", flush=True)
-    if follower is None:
+    if runtime.follower is None:
         print("ledgerdesk: LEDGERDESK_PROJECTIONS=external: run `ledgerdesk project` to keep the read models up to date")
-    app = create_app(ledger, settings.api_keys, settings.worker_threads, read_store=read_store, follower=follower)
+    app = create_app(runtime)
     tune_garbage_collector()
     uvicorn.run(app, host=args.host, port=args.port, access_log=args.access_log, log_level="info")
     return 0
@@ -224,48 +226,52 @@ def projections_verify(args: argparse.Namespace) -> int:
     return 0 if all(found.equal for found in results) else 1
 
 
+SHOWN_DEFAULTS = argparse.ArgumentDefaultsHelpFormatter
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ledgerdesk", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
-    database = {"help": "database URL (default: LEDGERDESK_DATABASE_URL or sqlite:///./ledgerdesk.db)"}
+    database = {"help": "database URL; without it LEDGERDESK_DATABASE_URL, else sqlite:///./ledgerdesk.db",
+                "default": argparse.SUPPRESS}
 
-    s = sub.add_parser("serve", help="serve the HTTP API")
-    s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=8000)
+    s = sub.add_parser("serve", formatter_class=SHOWN_DEFAULTS, help="serve the HTTP API")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    s.add_argument("--port", type=int, default=8000, help="port to listen on")
     s.add_argument("--database", **database)
     s.add_argument("--access-log", action="store_true", help="log every request")
     s.set_defaults(func=serve)
 
-    d = sub.add_parser("seed", help="send realistic traffic through the application")
-    d.add_argument("--tickets", type=int, default=200)
+    d = sub.add_parser("seed", formatter_class=SHOWN_DEFAULTS, help="send realistic traffic through the application")
+    d.add_argument("--tickets", type=int, default=200, help="tickets to open, across three shops")
     d.add_argument("--seed", type=int, default=11, help="random seed, for repeatable traffic")
     d.add_argument("--database", **database)
     d.set_defaults(func=seed)
 
-    j = sub.add_parser("project", help="keep the read models following the log (a projection process)")
+    j = sub.add_parser("project", formatter_class=SHOWN_DEFAULTS, help="keep the read models following the log (a projection process)")
     j.add_argument("--database", **database)
     j.set_defaults(func=project)
 
-    ps = sub.add_parser("projections", help="read models: status, rebuild, verify, parked events and their retry")
+    ps = sub.add_parser("projections", formatter_class=SHOWN_DEFAULTS, help="read models: status, rebuild, verify, parked events and their retry")
     psub = ps.add_subparsers(dest="action", required=True)
-    st = psub.add_parser("status", help="each read model's position, the log head and the lag")
+    st = psub.add_parser("status", formatter_class=SHOWN_DEFAULTS, help="each read model's position, the log head and the lag")
     st.add_argument("--json", action="store_true")
     st.add_argument("--database", **database)
     st.set_defaults(func=projections_status)
-    rb = psub.add_parser("rebuild", help="rebuild read models from position zero beside the live ones, then switch")
+    rb = psub.add_parser("rebuild", formatter_class=SHOWN_DEFAULTS, help="rebuild read models from position zero beside the live ones, then switch")
     rb.add_argument("names", nargs="*", metavar="NAME", help="read models to rebuild (default: all)")
     rb.add_argument("--quiet", action="store_true", help="no progress bar")
     rb.add_argument("--restart", action="store_true", help="take over from a rebuild that died half-way")
     rb.add_argument("--database", **database)
     rb.set_defaults(func=projections_rebuild)
 
-    vf = psub.add_parser("verify", help="rebuild beside the live read models and compare them row by row")
+    vf = psub.add_parser("verify", formatter_class=SHOWN_DEFAULTS, help="rebuild beside the live read models and compare them row by row")
     vf.add_argument("names", nargs="*", metavar="NAME", help="read models to verify (default: all)")
     vf.add_argument("--quiet", action="store_true", help="no progress bar")
     vf.add_argument("--database", **database)
     vf.set_defaults(func=projections_verify)
 
-    pk = psub.add_parser("parked", help="events a read model could not apply, with their errors")
+    pk = psub.add_parser("parked", formatter_class=SHOWN_DEFAULTS, help="events a read model could not apply, with their errors")
     pk.add_argument("names", nargs="*", metavar="NAME", help="read models (default: all)")
     pk.add_argument("--tenant", help="only this tenant's")
     pk.add_argument("--limit", type=int, default=100, help="list at most this many")
@@ -273,14 +279,14 @@ def parser() -> argparse.ArgumentParser:
     pk.add_argument("--database", **database)
     pk.set_defaults(func=projections_parked)
 
-    rt = psub.add_parser("retry", help="apply parked events again (after a fix), and the held tenants' events after them")
+    rt = psub.add_parser("retry", formatter_class=SHOWN_DEFAULTS, help="apply parked events again (after a fix), and the held tenants' events after them")
     rt.add_argument("names", nargs="*", metavar="NAME", help="read models (default: all)")
     rt.add_argument("--tenant", help="only this tenant's")
     rt.add_argument("--quiet", action="store_true", help="no progress bar")
     rt.add_argument("--database", **database)
     rt.set_defaults(func=projections_retry)
 
-    h = sub.add_parser("history", help="print a ticket's events with their audit metadata")
+    h = sub.add_parser("history", formatter_class=SHOWN_DEFAULTS, help="print a ticket's events with their audit metadata")
     h.add_argument("ticket_id", type=UUID)
     h.add_argument("--tenant", help="the ticket's tenant (default: read from its first event)")
     h.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -293,7 +299,11 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except StartupError as error:
+        print(f"ledgerdesk: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

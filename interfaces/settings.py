@@ -28,15 +28,29 @@ def _tenant_name(name: str) -> str:
 
 class ApiKey(BaseModel):
     tenant: Annotated[str, AfterValidator(_tenant_name)]
-    actor: str = Field(min_length=1, max_length=128)
+    actor: str = Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f]+$")
     role: Role = Role.INTEGRATOR
+
+
+# A key travels as `Authorization: Bearer <key>`: a space or a character outside printable ASCII
+# could never arrive intact, so such a key is refused when the keys are loaded, not silently unusable.
+KEY_RULE = "a key is 8 to 256 printable ASCII characters without spaces"
+
+
+def _key(key: str) -> str:
+    if not (8 <= len(key) <= 256 and all("!" <= ch <= "~" for ch in key)):
+        raise ValueError(f"{KEY_RULE}; the key starting {key[:4]!r} is not")
+    return key
+
+
+KeyText = Annotated[str, AfterValidator(_key)]
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LEDGERDESK_", extra="ignore")
 
     database_url: str = "sqlite:///./ledgerdesk.db"
-    api_keys: dict[str, ApiKey] = {}
+    api_keys: dict[KeyText, ApiKey] = {}
     default_phone_region: str | None = None
     aggregate_cache_size: int = 20_000
     postgres_pool_size: int = 10
@@ -49,6 +63,11 @@ class Settings(BaseSettings):
     # (another process on the same SQLite file); on PostgreSQL NOTIFY wakes it at once.
     projection_fallback_wake_seconds: float = Field(default=2.0, gt=0)
     worker_threads: int = Field(default_factory=lambda: max(4, 2 * (os.cpu_count() or 2)), ge=1, le=256)
+    # Request bodies larger than these are refused (413) before they are read in full or parsed.
+    max_json_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_email_body_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    # /readyz answers 503 while a read model lags the log by more than this many positions.
+    ready_max_lag: int = Field(default=1000, ge=0)
 
     def eventsourcing_env(self) -> dict[str, str]:
         """Every setting of the eventsourcing library the Ledger runs on, for the configured database.

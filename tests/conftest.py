@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ledgerdesk.application.ledger import Ledger
-from ledgerdesk.interfaces.bootstrap import build_ledger, build_projector, build_read_store
+from ledgerdesk.interfaces.bootstrap import Runtime, build_ledger, build_projector, build_read_store
 from ledgerdesk.projections.follower import Follower
 from ledgerdesk.projections.projector import Projector
 from ledgerdesk.projections.store import ReadStore
@@ -132,6 +132,7 @@ class Keys:
         self.integrator = random_ref("key-")
         self.agent = random_ref("key-")
         self.auditor = random_ref("key-")
+        self.admin = random_ref("key-")
         self.other = random_ref("key-")
 
     def config(self) -> dict[str, ApiKey]:
@@ -139,6 +140,7 @@ class Keys:
             self.integrator: ApiKey(tenant=self.tenant, actor="shop-connector", role=Role.INTEGRATOR),
             self.agent: ApiKey(tenant=self.tenant, actor="agent-ada", role=Role.AGENT),
             self.auditor: ApiKey(tenant=self.tenant, actor="auditor-ann", role=Role.AUDITOR),
+            self.admin: ApiKey(tenant=self.tenant, actor="admin-abe", role=Role.ADMIN),
             self.other: ApiKey(tenant=self.other_tenant, actor="other-shop", role=Role.INTEGRATOR),
         }
 
@@ -148,11 +150,20 @@ def keys() -> Keys:
     return Keys()
 
 
+def runtime_of(settings: Settings, ledger: Ledger, keys: Keys, read_store: ReadStore | None = None,
+               follower: Follower | None = None, clock=None) -> Runtime:  # type: ignore[no-untyped-def]
+    """The runtime `serve` builds, from the test's own parts (its stepping clock, its keys)."""
+    return Runtime(
+        settings.model_copy(update={"api_keys": keys.config()}), ledger, clock or ledger.clock, read_store,
+        build_projector(ledger, read_store) if read_store is not None else None, follower,
+    )
+
+
 @pytest.fixture
-def client(ledger: Ledger, keys: Keys, read_store: ReadStore) -> Iterator[TestClient]:
+def client(settings: Settings, ledger: Ledger, keys: Keys, read_store: ReadStore) -> Iterator[TestClient]:
     """The API as `serve` runs it: read models followed in-process (tests may also `projector.catch_up()`)."""
     follower = Follower(build_projector(ledger, read_store))
-    app = create_app(ledger, keys.config(), read_store=read_store, follower=follower)
+    app = create_app(runtime_of(settings, ledger, keys, read_store, follower))
     with TestClient(app, raise_server_exceptions=False) as c:
         c.headers["Authorization"] = f"Bearer {keys.integrator}"
         yield c

@@ -1,13 +1,18 @@
-"""API-key authentication as plain ASGI middleware, so no request under /v1 without a valid key
-gets anything but 401: not even a body-parsing error."""
+"""API-key authentication and role checks as plain ASGI middleware, before anything else runs.
+
+No request under /v1 without a valid key gets anything but 401, not even a body-parsing error;
+and a key whose role only reads (auditor) gets 403 for any command before its body is read.
+"""
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from ledgerdesk.interfaces.settings import ApiKey
+from ledgerdesk.interfaces.settings import ApiKey, Role
+
+from .problems import send_problem
 
 PROTECTED_PREFIX = "/v1"
+READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class ApiKeyAuth:
@@ -21,7 +26,11 @@ class ApiKeyAuth:
             return
         principal = self.keys.get(self._bearer(scope))
         if principal is None:
-            await self._unauthorised(send)
+            await send_problem(send, 401, "unauthorised", "Unauthorised", "send a valid API key as 'Authorization: Bearer <key>'",
+                               "Authorization", [(b"www-authenticate", b'Bearer realm="ledgerdesk"')])
+            return
+        if principal.role is Role.AUDITOR and scope["method"] not in READING_METHODS:
+            await send_problem(send, 403, "forbidden", "Forbidden", "the auditor role only reads", "Authorization")
             return
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
@@ -34,26 +43,3 @@ class ApiKeyAuth:
                 return token.strip() if scheme.lower() == "bearer" else ""
         return ""
 
-    @staticmethod
-    async def _unauthorised(send: Any) -> None:
-        body = json.dumps(
-            {
-                "type": "https://ledgerdesk.dev/problems/unauthorised",
-                "title": "Unauthorised",
-                "status": 401,
-                "detail": "send a valid API key as 'Authorization: Bearer <key>'",
-                "field": "Authorization",
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 401,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"www-authenticate", b'Bearer realm="ledgerdesk"'),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})

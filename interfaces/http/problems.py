@@ -1,4 +1,11 @@
-"""Errors as RFC 9457 problem details, mapped in one place; each names the field at fault."""
+"""Errors as RFC 9457 problem details, mapped in one place; each names the field at fault.
+
+One problem type per cause: `malformed-body` (400: not JSON, not UTF-8), `unauthorised` (401),
+`forbidden` (403), `not-found` (404, naming the path parameter), `method-not-allowed` (405,
+with Allow), `version-conflict`, `idempotency-key-reused`, `concurrency-conflict` and
+`illegal-transition` (409), `payload-too-large` (413), `invalid-value` (422: a field, query
+parameter or header out of its domain, whoever noticed it), `internal` (500).
+"""
 from __future__ import annotations
 
 import logging
@@ -7,13 +14,17 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledgerdesk.application.errors import ConcurrencyConflict, Forbidden, IdempotencyKeyReused, NotFound
 from ledgerdesk.domain.errors import DomainError, IllegalTransition, InvalidValue, VersionConflict
 
+from .deps import unknown_path_id
+
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
+BASE = "https://ledgerdesk.dev/problems/"
 
 STATUS_OF = [
     (NotFound, 404, "not-found", "Not found"),
@@ -27,12 +38,57 @@ STATUS_OF = [
 ]
 
 
-def problem(status: int, slug: str, title: str, detail: str, field: str | None = None, **extra: Any) -> JSONResponse:
-    body: dict[str, Any] = {"type": f"https://ledgerdesk.dev/problems/{slug}", "title": title, "status": status, "detail": detail}
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem: `type` names the cause, `field` the input at fault where there is one."""
+
+    type: str = Field(examples=[BASE + "invalid-value"])
+    title: str
+    status: int
+    detail: str
+    field: str | None = None
+    errors: list[FieldError] | None = Field(default=None, description="every field at fault, for a 422")
+
+
+WHY = {
+    400: "The body is not JSON (or not UTF-8).",
+    401: "No valid API key: send `Authorization: Bearer <key>`.",
+    403: "The key's role may not do this (auditors only read).",
+    404: "No such resource for this tenant (another tenant's counts as none).",
+    409: "The current state refuses it: a stale expected_version, an illegal transition, a reused Idempotency-Key.",
+    413: "The request body is larger than the configured limit.",
+    422: "A field, query parameter or header is out of its domain; `field` names it.",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for these problem statuses (served as application/problem+json)."""
+    return {status: {"model": Problem, "description": WHY[status]} for status in statuses}
+
+
+def problem(status: int, slug: str, title: str, detail: str, field: str | None = None,
+            headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {"type": BASE + slug, "title": title, "status": status, "detail": detail}
     if field:
         body["field"] = field
     body.update(extra)
-    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE)
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+async def send_problem(send: Any, status: int, slug: str, title: str, detail: str, field: str | None = None,
+                       headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    """The same problem, answered by plain ASGI middleware before any route runs."""
+    body = bytes(problem(status, slug, title, detail, field).body)
+    await send({
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode()), *(headers or [])],
+    })
+    await send({"type": "http.response.body", "body": body})
 
 
 def _field_of(loc: tuple[Any, ...]) -> str:
@@ -47,23 +103,43 @@ def on_domain_error(request: Request, exc: DomainError) -> JSONResponse:
     raise exc  # unreachable: DomainError is last in the table
 
 
+def malformed_body(detail: str = "the request body is not valid JSON") -> JSONResponse:
+    return problem(400, "malformed-body", "Malformed body", detail, "body")
+
+
 def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    unknown = unknown_path_id(request)
+    if unknown is not None:  # an unknown id is "not found", whatever else is wrong with the request
+        return on_domain_error(request, unknown)
     errors = exc.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
-        return problem(400, "malformed-json", "Malformed JSON", "the request body is not valid JSON", "body")
-    listed = [{"field": _field_of(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")} for e in errors]
+        return malformed_body()
+    listed = [{"field": _field_of(tuple(e.get("loc", ()))), "message": str(e.get("msg", "invalid"))} for e in errors]
     first = listed[0] if listed else {"field": "body", "message": "invalid"}
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in listed[:5])
-    return problem(422, "validation-error", "Invalid input", detail, first["field"], errors=listed)
+    return problem(422, "invalid-value", "Invalid value", detail, first["field"], errors=listed)
 
 
 def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    return problem(exc.status_code, "http-error", str(exc.detail), str(exc.detail))
+    if exc.status_code == 400:  # FastAPI could not read the body (not UTF-8, say)
+        return malformed_body(f"the request body could not be read: {exc.detail}")
+    if exc.status_code == 404:
+        return problem(404, "not-found", "Not found", f"no route {request.url.path}", "path")
+    if exc.status_code == 405:
+        return problem(405, "method-not-allowed", "Method not allowed", f"{request.method} is not allowed here",
+                       headers=exc.headers)
+    return problem(exc.status_code, "http-error", str(exc.detail), str(exc.detail), headers=exc.headers)
 
 
 def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem(500, "internal", "Internal error", "an unexpected error occurred; nothing was stored by this request")
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        detail = "an unexpected error occurred; reads store nothing"
+    else:
+        # The failure may have come after the command was stored: say only what is known.
+        detail = ("an unexpected error occurred; whether the request was stored is not known: send it again "
+                  "with the same Idempotency-Key to find out, or read the resource")
+    return problem(500, "internal", "Internal error", detail)
 
 
 def install(app: FastAPI) -> None:

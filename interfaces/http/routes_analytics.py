@@ -5,7 +5,7 @@ import re
 from datetime import date, timedelta, timezone
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from ledgerdesk.domain.channel import Channel
@@ -13,7 +13,9 @@ from ledgerdesk.domain.errors import InvalidValue
 from ledgerdesk.projections.analytics.queries import report
 from ledgerdesk.projections.store import ReadStore
 
-from .deps import CallerDep, read_model
+from .deps import ClockDep, ReaderDep, read_model
+from .inputs import EARLIEST_DAY, checked_day
+from .problems import problem_responses
 from .responses import PlainJSON
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
@@ -77,9 +79,10 @@ def _day(raw: str | None, name: str) -> date | None:
     try:
         if not _ISO_DATE.match(raw):
             raise ValueError
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
-        raise InvalidValue(f"{name} is a calendar day written YYYY-MM-DD, not {raw!r}", field=name) from None
+        raise InvalidValue(f"{name} is a calendar day written YYYY-MM-DD, not {raw[:40]!r}", field=name) from None
+    return checked_day(day, name)
 
 
 def _channel(raw: str | None) -> str | None:
@@ -89,12 +92,13 @@ def _channel(raw: str | None) -> str | None:
         return str(Channel(raw))
     except ValueError:
         known = ", ".join(c.value for c in Channel)
-        raise InvalidValue(f"no channel {raw!r}; the channels are {known}", field="channel") from None
+        raise InvalidValue(f"no channel {raw[:40]!r}; the channels are {known}", field="channel") from None
 
 
 @router.get(
     "/daily",
     response_model=DailyReport,
+    responses=problem_responses(422),
     summary="Tickets opened and solved, reply and resolution times, CSAT and SLA attainment per UTC day and channel",
     description="Days are UTC calendar days; `from` and `to` (YYYY-MM-DD) are both included, at most "
     f"{MAX_DAYS} days apart; by default the last {DEFAULT_DAYS} days ending today. Only (day, channel) pairs "
@@ -105,18 +109,18 @@ def _channel(raw: str | None) -> str | None:
     "clock stopped or, still running, fell due. Read models follow the log: a command shows here shortly after.",
 )
 def daily(
-    request: Request,
-    caller: CallerDep,
+    caller: ReaderDep,
+    clock: ClockDep,
     store: Annotated[ReadStore, read_model("analytics")],
     date_from: Annotated[str | None, Query(alias="from", description="first UTC day, YYYY-MM-DD")] = None,
     date_to: Annotated[str | None, Query(alias="to", description="last UTC day, YYYY-MM-DD")] = None,
     channel: Annotated[str | None, Query(description="only this channel; empty for all")] = None,
 ) -> PlainJSON:
     first, last, only = _day(date_from, "from"), _day(date_to, "to"), _channel(channel)
-    now = request.app.state.ledger.clock()
+    now = clock()
     today = now.astimezone(timezone.utc).date()
     last = last if last is not None else today
-    first = first if first is not None else last - timedelta(days=DEFAULT_DAYS - 1)
+    first = first if first is not None else max(last - timedelta(days=DEFAULT_DAYS - 1), EARLIEST_DAY)
     if first > last:
         raise InvalidValue(f"from ({first}) is after to ({last})", field="to" if date_to else "from")
     if (last - first).days + 1 > MAX_DAYS:

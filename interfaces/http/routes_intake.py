@@ -13,6 +13,7 @@ from ledgerdesk.domain.message import Attachment
 from ..mail_intake import take_in_mail
 from . import schemas as s
 from .deps import CallerDep, LedgerDep
+from .problems import problem_responses
 from .responses import PlainJSON, command_answer
 from .routes_quarantine import QuarantineAnswer
 
@@ -34,7 +35,8 @@ def _take_in(ledger: Any, command: c.ReceiveInboundMessage) -> PlainJSON:
     status_code=201,
     response_model=s.IntakeAnswer,
     summary="Take in one message from any channel",
-    responses={200: {"model": s.IntakeAnswer, "description": "a redelivery: nothing appended"}},
+    responses={200: {"model": s.IntakeAnswer, "description": "a redelivery: nothing appended"},
+               **problem_responses(400, 403, 409, 413, 422)},
 )
 def inbound_message(body: s.InboundMessageIn, caller: CallerDep, ledger: LedgerDep) -> PlainJSON:
     hints = c.CustomerHints(**body.customer.model_dump()) if body.customer else c.CustomerHints()
@@ -66,6 +68,7 @@ def inbound_message(body: s.InboundMessageIn, caller: CallerDep, ledger: LedgerD
     responses={
         200: {"model": s.IntakeAnswer, "description": "a redelivery: nothing appended"},
         202: {"model": QuarantineAnswer, "description": "quarantined: kept as evidence for an admin to retry"},
+        **problem_responses(403, 409, 413, 422),
     },
     openapi_extra={"requestBody": {"content": {"message/rfc822": {"schema": {"type": "string", "format": "binary"}}}, "required": True}},
 )

@@ -18,11 +18,11 @@ from ledgerdesk.projections.store import ReadStore
 
 from ..mail_intake import retry_quarantined_mail
 from .deps import Caller, CallerDep, LedgerDep, get_principal, read_model
+from .inputs import MAX_POSITION
+from .problems import problem_responses
 from .responses import PlainJSON, command_answer
 
 router = APIRouter(prefix="/v1/mail/quarantine", tags=["mail quarantine"])
-
-MAX_POSITION = 2**63 - 1
 
 
 class QuarantineAnswer(BaseModel):
@@ -113,6 +113,7 @@ QuarantineStore = Annotated[ReadStore, read_model(q.QUARANTINE)]
 @router.get(
     "",
     response_model=QuarantinePage,
+    responses=problem_responses(403, 422),
     summary="The tenant's quarantined mail, newest first",
     description="Mail that could not become a message, with the reason and the header or part at fault; "
     "`status=held` for what still waits. Pass `next_before` back as `before` for the next page. Reads the "
@@ -131,10 +132,11 @@ def list_quarantined_mail(
 @router.get(
     "/{quarantine_id}",
     response_model=QuarantinedMailOut,
+    responses=problem_responses(403, 404, 422),
     summary="One quarantined mail, with its raw bytes (base64)",
 )
 def get_quarantined_mail(quarantine_id: UUID, admin: AdminDep, ledger: LedgerDep) -> PlainJSON:
-    mail: QuarantinedMail = ledger.aggregate(admin.tenant, QuarantinedMail, quarantine_id)
+    mail: QuarantinedMail = ledger.aggregate(admin.tenant, QuarantinedMail, quarantine_id, "quarantine_id")
     released = mail.released_as
     return PlainJSON(
         {
@@ -163,7 +165,8 @@ def get_quarantined_mail(quarantine_id: UUID, admin: AdminDep, ledger: LedgerDep
     description="The message's events and the mail's release are stored in one atomic append. A mail that still "
     "cannot become a message is a 422 naming the header or part at fault, one already released a 409; "
     "nothing is stored then. 200 when the message had come in meanwhile (the mail is released to it).",
-    responses={200: {"model": ReleaseAnswer, "description": "released to a message that had come in meanwhile"}},
+    responses={200: {"model": ReleaseAnswer, "description": "released to a message that had come in meanwhile"},
+               **problem_responses(403, 404, 409, 422)},
 )
 def retry(quarantine_id: UUID, caller: AdminCallerDep, ledger: LedgerDep) -> PlainJSON:
     outcome = retry_quarantined_mail(ledger, caller.context(), quarantine_id)

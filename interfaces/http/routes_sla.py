@@ -2,32 +2,67 @@
 active policies (/v1/sla-policies; defining and changing them is /v1/sla-policies' commands).
 
 Read models follow the log, so a change made a moment ago may not show yet. Clocks are judged
-at the ledger's clock at the time of the request.
+at the runtime's clock at the time of the request.
 """
 from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
+from pydantic import BaseModel
 
 from ledgerdesk.application.errors import NotFound
 from ledgerdesk.projections.sla import queries as sla_queries
 
-from .deps import CallerDep
+from .deps import ClockDep, ReaderDep
+from .problems import problem_responses
 from .responses import PlainJSON
 from .routes_inbox import InboxStore
+from .sla_policy_schemas import SlaPolicyOut
 
 router = APIRouter(prefix="/v1", tags=["sla"])
 
 
+class MeasuredUnder(BaseModel):
+    id: str
+    version: int | None
+    name: str | None
+
+
+class ClockView(BaseModel):
+    metric: str
+    cycle: int
+    target_seconds: int
+    state: str  # active, paused, fulfilled or breached, as of now
+    elapsed_seconds: float
+    started_at: str | None
+    stopped_at: str | None
+    due_at: str | None
+    warning_at: str | None
+    warning_reached: bool
+    breached_at: str | None
+
+
+class TicketSlaOut(BaseModel):
+    ticket_id: str
+    policy: MeasuredUnder | None
+    clocks: list[ClockView]
+
+
+class SlaPolicyList(BaseModel):
+    items: list[SlaPolicyOut]
+
+
 @router.get(
     "/tickets/{ticket_id}/sla",
+    response_model=TicketSlaOut,
+    responses=problem_responses(404, 422),
     summary="A ticket's SLA clocks: each metric's target, state, due and warning times",
     description="`policy` is the policy and version the ticket is measured under (null: none matched). "
     "Each clock's `state` is active, paused, fulfilled or breached as of now.",
 )
-def get_ticket_sla(ticket_id: UUID, request: Request, caller: CallerDep, store: InboxStore) -> PlainJSON:
-    found = sla_queries.ticket_sla(store, caller.tenant, str(ticket_id), now=request.app.state.ledger.clock())
+def get_ticket_sla(ticket_id: UUID, caller: ReaderDep, clock: ClockDep, store: InboxStore) -> PlainJSON:
+    found = sla_queries.ticket_sla(store, caller.tenant, str(ticket_id), now=clock())
     if found is None:
         raise NotFound(f"no ticket {ticket_id}", field="ticket_id")
     return PlainJSON(found)
@@ -35,8 +70,10 @@ def get_ticket_sla(ticket_id: UUID, request: Request, caller: CallerDep, store: 
 
 @router.get(
     "/sla-policies",
+    response_model=SlaPolicyList,
+    responses=problem_responses(422),
     summary="The tenant's active SLA policies, in the order they are tried",
     description="Lower rank first, then the earlier defined, then by id: a ticket gets the first that matches.",
 )
-def list_sla_policies(caller: CallerDep, store: InboxStore) -> PlainJSON:
+def list_sla_policies(caller: ReaderDep, store: InboxStore) -> PlainJSON:
     return PlainJSON({"items": sla_queries.sla_policies(store, caller.tenant)})

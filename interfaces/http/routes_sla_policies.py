@@ -7,35 +7,26 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from ledgerdesk.application import commands as c
-from ledgerdesk.domain.sla_policy import TARGET_KEYS, SlaPolicy
+from ledgerdesk.domain.sla_policy import SlaPolicy, targets_in_minutes_and_seconds
 
 from . import schemas as s
 from . import sla_policy_schemas as p
-from .deps import CallerDep, LedgerDep
+from .deps import CallerDep, LedgerDep, ReaderDep
+from .inputs import MAX_VERSION
+from .problems import problem_responses
 from .responses import PlainJSON, command_answer
 
 router = APIRouter(prefix="/v1/sla-policies", tags=["sla-policies"])
 
 
-def _minutes(seconds: int | None) -> int | float | None:
-    if seconds is None:
-        return None
-    return seconds // 60 if seconds % 60 == 0 else seconds / 60
-
-
 def sla_policy_view(policy: SlaPolicy) -> dict[str, Any]:
-    targets: dict[str, int | float | None] = {}
-    for key in TARGET_KEYS:
-        seconds = policy.targets.get(key)
-        targets[f"{key}_minutes"] = _minutes(seconds)
-        targets[f"{key}_seconds"] = seconds
     return {
         "id": policy.id,
         "version": policy.version,
         "name": policy.name,
         "rank": policy.rank,
         "match": policy.match,
-        "targets": targets,
+        "targets": targets_in_minutes_and_seconds(policy.targets),
         "warning_percent": policy.warning_percent,
         "calendar": policy.calendar,
         "retired": policy.retired,
@@ -44,7 +35,8 @@ def sla_policy_view(policy: SlaPolicy) -> dict[str, Any]:
     }
 
 
-@router.post("", status_code=201, response_model=p.SlaPolicyAnswer, summary="Define an SLA policy")
+@router.post("", status_code=201, response_model=p.SlaPolicyAnswer, summary="Define an SLA policy",
+             responses=problem_responses(400, 403, 409, 413, 422))
 def define(body: p.SlaPolicyIn, caller: CallerDep, ledger: LedgerDep) -> PlainJSON:
     command = c.DefineSlaPolicy(
         caller.context(body.reason),
@@ -58,23 +50,26 @@ def define(body: p.SlaPolicyIn, caller: CallerDep, ledger: LedgerDep) -> PlainJS
     return command_answer(ledger.execute(command), status_code=201)
 
 
-@router.get("/{policy_id}", response_model=p.SlaPolicyOut, summary="An SLA policy's current terms")
-def get_policy(policy_id: UUID, caller: CallerDep, ledger: LedgerDep) -> PlainJSON:
-    return PlainJSON(sla_policy_view(ledger.aggregate(caller.tenant, SlaPolicy, policy_id)))
+@router.get("/{policy_id}", response_model=p.SlaPolicyOut, summary="An SLA policy's current terms",
+            responses=problem_responses(404, 422))
+def get_policy(policy_id: UUID, caller: ReaderDep, ledger: LedgerDep) -> PlainJSON:
+    return PlainJSON(sla_policy_view(ledger.aggregate(caller.tenant, SlaPolicy, policy_id, "policy_id")))
 
 
-@router.get("/{policy_id}/history", response_model=s.HistoryPage, summary="Every version of an SLA policy, with audit metadata")
+@router.get("/{policy_id}/history", response_model=s.HistoryPage, summary="Every version of an SLA policy, with audit metadata",
+            responses=problem_responses(404, 422))
 def get_history(
     policy_id: UUID,
-    caller: CallerDep,
+    caller: ReaderDep,
     ledger: LedgerDep,
-    after_version: Annotated[int, Query(ge=0)] = 0,
+    after_version: Annotated[int, Query(ge=0, le=MAX_VERSION)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> PlainJSON:
-    return PlainJSON(ledger.history(caller.tenant, SlaPolicy, policy_id, after_version, limit))
+    return PlainJSON(ledger.history(caller.tenant, SlaPolicy, policy_id, after_version, limit, "policy_id"))
 
 
-@router.put("/{policy_id}", response_model=p.SlaPolicyAnswer, summary="Revise an SLA policy: every term at once")
+@router.put("/{policy_id}", response_model=p.SlaPolicyAnswer, summary="Revise an SLA policy: every term at once",
+            responses=problem_responses(400, 403, 404, 409, 413, 422))
 def revise(policy_id: UUID, body: p.SlaPolicyRevisionIn, caller: CallerDep, ledger: LedgerDep) -> PlainJSON:
     command = c.ReviseSlaPolicy(
         caller.context(body.reason),
@@ -90,12 +85,13 @@ def revise(policy_id: UUID, body: p.SlaPolicyRevisionIn, caller: CallerDep, ledg
     return command_answer(ledger.execute(command))
 
 
-@router.delete("/{policy_id}", response_model=p.SlaPolicyAnswer, summary="Retire an SLA policy: it matches nothing from now on")
+@router.delete("/{policy_id}", response_model=p.SlaPolicyAnswer, summary="Retire an SLA policy: it matches nothing from now on",
+               responses=problem_responses(403, 404, 409, 422))
 def retire(
     policy_id: UUID,
     caller: CallerDep,
     ledger: LedgerDep,
-    expected_version: Annotated[int | None, Query(ge=1)] = None,
+    expected_version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
     reason: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> PlainJSON:
     command = c.RetireSlaPolicy(caller.context(reason), policy_id, expected_version=expected_version)

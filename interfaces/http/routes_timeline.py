@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
 from ledgerdesk.application.errors import NotFound
@@ -19,7 +19,8 @@ from ledgerdesk.domain.identity import IdentityKind
 from ledgerdesk.projections.timeline import queries as q
 from ledgerdesk.projections.store import ReadStore
 
-from .deps import CallerDep, read_model
+from .deps import ReaderDep, RuntimeDep, read_model
+from .problems import problem_responses
 from .responses import PlainJSON
 
 router = APIRouter(prefix="/v1", tags=["customers"])
@@ -68,14 +69,15 @@ TimelineStore = Annotated[ReadStore, read_model("timeline")]
 @router.get(
     "/customers/lookup",
     response_model=CustomerFound,
+    responses=problem_responses(404, 422),
     summary="The customer with this email, phone or channel user id",
     description="Give exactly one identity: `email`, `phone` (national numbers in the default region), or "
     "`channel` with `external_user_id`. Values are normalised as at intake. Answers the surviving customer "
     "when the owner was merged. Reads the timeline read model, which follows the log within moments.",
 )
 def lookup_customer(
-    request: Request,
-    caller: CallerDep,
+    caller: ReaderDep,
+    runtime: RuntimeDep,
     store: TimelineStore,
     email: Annotated[str | None, Query(max_length=320)] = None,
     phone: Annotated[str | None, Query(max_length=64)] = None,
@@ -102,7 +104,7 @@ def lookup_customer(
     _, kind, value = given[0]
     found = q.find_customer(
         store, caller.tenant, kind, value, channel,
-        default_phone_region=request.app.state.ledger.default_phone_region,
+        default_phone_region=runtime.default_phone_region,
     )
     if found is None:
         raise NotFound("no customer with this identity", field=given[0][0])
@@ -112,6 +114,7 @@ def lookup_customer(
 @router.get(
     "/customers/{customer_id}/timeline",
     response_model=TimelinePage,
+    responses=problem_responses(404, 422),
     summary="Everything about a customer across channels, oldest first",
     description="Messages in and out, tickets opened, status changes, ratings, order links and merges, in "
     "(occurred_at, position) order; internal notes are not on it. A merged customer's timeline is the "
@@ -120,7 +123,7 @@ def lookup_customer(
 )
 def customer_timeline(
     customer_id: UUID,
-    caller: CallerDep,
+    caller: ReaderDep,
     store: TimelineStore,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=q.MAX_LIMIT)] = q.DEFAULT_LIMIT,

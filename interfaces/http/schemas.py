@@ -1,24 +1,55 @@
 """Request and response bodies of the HTTP API; separate from the domain objects they carry."""
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, get_args
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from ledgerdesk.domain.channel import Channel
+from ledgerdesk.domain.errors import InvalidValue
 from ledgerdesk.domain.ticket_values import Category, Priority, TicketStatus
+
+from .inputs import MAX_VERSION, checked_instant, control_character_in
 
 Text = Annotated[str, Field(min_length=1, max_length=64_000)]
 ExternalId = Annotated[str, Field(min_length=1, max_length=512)]
 Reason = Annotated[str | None, Field(default=None, max_length=1000, description="why, for the audit trail")]
 ExpectedVersion = Annotated[
-    int | None, Field(default=None, ge=1, description="the ticket version you saw; a stale one is a 409")
+    int | None, Field(default=None, ge=1, le=MAX_VERSION, description="the ticket version you saw; a stale one is a 409")
 ]
 
 
+def _instant_in_range(value: Any) -> Any:
+    try:
+        return checked_instant(value, "sent_at")
+    except InvalidValue as refused:
+        raise ValueError(refused.message) from None
+
+
+SentAt = Annotated[AwareDatetime, AfterValidator(_instant_in_range)]
+
+
+def _holds_a_body(annotation: Any) -> bool:
+    if isinstance(annotation, type) and issubclass(annotation, Body):
+        return True
+    return any(_holds_a_body(arg) for arg in get_args(annotation))
+
+
 class Body(BaseModel):
+    """A request body: unknown fields refused, and no control characters in any text of it."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_control_characters(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.field_name is not None and _holds_a_body(cls.model_fields[info.field_name].annotation):
+            return value  # a nested body checks its own fields, and names them
+        found = control_character_in(value)
+        if found is not None:
+            raise ValueError(f"control characters (other than tab, CR and LF) and lone surrogates are not allowed: {found}")
+        return value
 
 
 class CustomerIn(Body):
@@ -31,7 +62,7 @@ class CustomerIn(Body):
 class AttachmentIn(Body):
     name: str = Field(min_length=1, max_length=255)
     content_type: str = Field(min_length=3, max_length=255)
-    size: int = Field(ge=0)
+    size: int = Field(ge=0, le=2**53, description="bytes")
 
 
 class InboundMessageIn(Body):
@@ -40,7 +71,7 @@ class InboundMessageIn(Body):
     external_user_id: Annotated[str, Field(min_length=1, max_length=256)]
     external_message_id: ExternalId
     text: Annotated[str, Field(max_length=64_000)]
-    sent_at: AwareDatetime
+    sent_at: SentAt = Field(description="when the customer sent it: an instant with an offset, from 1970 to 2100")
     customer: CustomerIn | None = None
     order_id: str | None = Field(default=None, min_length=1, max_length=128)
     attachments: list[AttachmentIn] = Field(default_factory=list, max_length=100)
@@ -117,6 +148,13 @@ class CommandAnswer(BaseModel):
     model_config = ConfigDict(extra="allow")
     ticket_id: UUID
     version: int
+    position: int | None = None
+
+
+class ConversationCommandAnswer(BaseModel):
+    conversation_id: UUID
+    version: int
+    closed: bool
     position: int | None = None
 
 

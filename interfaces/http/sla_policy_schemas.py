@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ledgerdesk.domain.channel import Channel
 from ledgerdesk.domain.ticket_values import Category, Priority
 
+from .inputs import MAX_VERSION
 from .schemas import Body, Reason
 
 MAX_TARGET_MINUTES = 365 * 24 * 60
@@ -69,7 +70,7 @@ class SlaPolicyRevisionIn(SlaPolicyIn):
     """Every term of the policy; what is left out takes its default."""
 
     expected_version: int | None = Field(
-        default=None, ge=1, description="the policy version you saw; a stale one is a 409"
+        default=None, ge=1, le=MAX_VERSION, description="the policy version you saw; a stale one is a 409"
     )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from ledgerdesk.domain.sla import TicketSla
-from ledgerdesk.domain.sla_policy import DEFAULT_POLICY, TARGET_KEYS
+from ledgerdesk.domain.sla_policy import DEFAULT_POLICY, targets_in_minutes_and_seconds
 
 from ..inbox.projection import NAME
 from ..instants import utc
@@ -47,27 +47,16 @@ def ticket_sla(store: ReadStore, tenant: str, ticket_id: str, now: datetime) -> 
     return {"ticket_id": str(ticket_id), "policy": policy, "clocks": sla.views(now)}
 
 
-def _minutes(seconds: int | None) -> int | float | None:
-    if seconds is None:
-        return None
-    return seconds // 60 if seconds % 60 == 0 else seconds / 60
-
-
 def policy_view(row: Any) -> dict[str, Any]:
     """A policy as GET /v1/sla-policies/{id} shows it (targets in minutes and in seconds)."""
     body = row["body"]
-    targets: dict[str, int | float | None] = {}
-    for key in TARGET_KEYS:
-        seconds = body["targets"].get(key)
-        targets[f"{key}_minutes"] = _minutes(seconds)
-        targets[f"{key}_seconds"] = seconds
     return {
         "id": row["policy_id"],
         "version": row["version"],
         "name": row["name"],
         "rank": row["rank"],
         "match": body["match"],
-        "targets": targets,
+        "targets": targets_in_minutes_and_seconds(body["targets"]),
         "warning_percent": body["warning_percent"],
         "calendar": body["calendar"],
         "retired": row["retired"],

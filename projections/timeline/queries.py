@@ -136,12 +136,12 @@ def timeline_entries_in(
 def customer_timeline_in(
     conn: Connection, generation: int, tenant: str, customer_id: str | UUID, after_cursor: str | None = None, limit: int = DEFAULT_LIMIT
 ) -> dict[str, Any] | None:
+    root = root_customer_in(conn, generation, tenant, customer_id)
+    if root is None:  # unknown before anything else is checked
+        return None
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidValue(f"limit is 1 to {MAX_LIMIT}", field="limit")
     after = decode_cursor(after_cursor) if after_cursor else None
-    root = root_customer_in(conn, generation, tenant, customer_id)
-    if root is None:
-        return None
     merged = merged_customer_ids_in(conn, generation, root["customer_id"])
     items = timeline_entries_in(conn, generation, [root["customer_id"], *merged], after, limit + 1)
     more = len(items) > limit

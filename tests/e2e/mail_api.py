@@ -8,9 +8,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from ledgerdesk.application.ledger import Ledger
-from ledgerdesk.interfaces.bootstrap import build_projector
+from ledgerdesk.interfaces.bootstrap import Runtime, build_projector
 from ledgerdesk.interfaces.http.app import create_app
-from ledgerdesk.interfaces.settings import ApiKey
+from ledgerdesk.interfaces.settings import ApiKey, Settings
 from ledgerdesk.projections.follower import Follower
 from ledgerdesk.projections.store import ReadStore
 
@@ -30,6 +30,7 @@ def as_key(key: str) -> dict[str, str]:
 def serving(ledger: Ledger, read_store: ReadStore, keys: dict[str, ApiKey]) -> Iterator[TestClient]:
     """The API as `serve` runs it (read models followed in-process), with these keys and no default one."""
     follower = Follower(build_projector(ledger, read_store))
-    app = create_app(ledger, keys, read_store=read_store, follower=follower)
+    runtime = Runtime(Settings(api_keys=keys), ledger, ledger.clock, read_store, build_projector(ledger, read_store), follower)
+    app = create_app(runtime)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client

@@ -11,16 +11,19 @@ from ledgerdesk.projections.analytics.projection import SupportAnalytics
 from ledgerdesk.projections.follower import Follower
 from ledgerdesk.projections.inbox.projection import TicketInbox
 from ledgerdesk.projections.projector import Projector
+from tests.conftest import runtime_of
 from tests.e2e.api import inbound
 from tests.integration.test_parked_events import Faulty
 
 pytestmark = pytest.mark.e2e
 
 
-def test_a_tenant_sees_its_parked_events_and_whether_it_is_held_but_nothing_of_other_tenants(ledger, keys, read_store) -> None:
+def test_a_tenant_sees_its_parked_events_and_whether_it_is_held_but_nothing_of_other_tenants(
+    settings, ledger, keys, read_store
+) -> None:
     buggy = Faulty(SupportAnalytics(), lambda e: e.tenant == keys.tenant and e.type == "Ticket.Opened")
     follower = Follower(Projector(read_store, ledger.recorder, [buggy, TicketInbox()]))
-    with TestClient(create_app(ledger, keys.config(), read_store=read_store, follower=follower)) as client:
+    with TestClient(create_app(runtime_of(settings, ledger, keys, read_store, follower))) as client:
         client.headers["Authorization"] = f"Bearer {keys.integrator}"
         ticket = inbound(client)["ticket_id"]
         deadline = time.monotonic() + 5

@@ -11,16 +11,15 @@ from ledgerdesk.application.ledger import Ledger
 from ledgerdesk.interfaces.http.app import create_app
 from ledgerdesk.projections.projector import Projector
 from ledgerdesk.projections.store import ReadStore
-from tests.conftest import Keys, random_ref
+from tests.conftest import Keys, random_ref, runtime_of
 from tests.e2e.api import command, inbound, is_problem
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def api(ledger: Ledger, keys: Keys, read_store: ReadStore) -> Iterator[TestClient]:
-    app = create_app(ledger, keys.config())
-    app.state.read_store = read_store
+def api(settings, ledger: Ledger, keys: Keys, read_store: ReadStore) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    app = create_app(runtime_of(settings, ledger, keys, read_store))
     with TestClient(app, raise_server_exceptions=False) as c:
         c.headers["Authorization"] = f"Bearer {keys.integrator}"
         yield c
@@ -149,9 +148,8 @@ def test_lookup_takes_exactly_one_valid_identity(api: TestClient, params: dict, 
     assert is_problem(api.get("/v1/customers/lookup", params=params), 422, field)
 
 
-def test_without_a_read_store_the_read_model_routes_say_so(ledger: Ledger, keys: Keys) -> None:
-    app = create_app(ledger, keys.config())
-    app.state.read_store = None
+def test_without_a_read_store_the_read_model_routes_say_so(settings, ledger: Ledger, keys: Keys) -> None:  # type: ignore[no-untyped-def]
+    app = create_app(runtime_of(settings, ledger, keys))
     with TestClient(app, raise_server_exceptions=False) as c:
         c.headers["Authorization"] = f"Bearer {keys.integrator}"
         assert is_problem(c.get(f"/v1/customers/{uuid4()}/timeline"), 404)

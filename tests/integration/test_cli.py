@@ -44,7 +44,7 @@ def test_serve_without_keys_makes_one_development_key_and_keeps_it(settings):
 
 
 def test_configured_keys_mean_no_development_key(tmp_path):
-    settings = Settings(database_url=f"sqlite:///{tmp_path}/x.db", api_keys={"k": {"tenant": "t", "actor": "a"}})
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/x.db", api_keys={"key-12345": {"tenant": "t", "actor": "a"}})
     assert ensure_dev_key(settings) == (settings, None)
     assert not settings.dev_key_path().exists()
 

@@ -13,11 +13,10 @@ from sqlalchemy import select
 from ledgerdesk.interfaces.seed import seed_traffic
 from ledgerdesk.projections import parking
 from ledgerdesk.projections.analytics.projection import SupportAnalytics
-from ledgerdesk.projections.analytics.tables import analytics_tickets
 from ledgerdesk.projections.catalog import all_read_models
 from ledgerdesk.projections.inbox.projection import TicketInbox
 from ledgerdesk.projections.inbox.tables import inbox_counts
-from ledgerdesk.projections.projector import Projector, Target
+from ledgerdesk.projections.projector import Projector
 from ledgerdesk.projections.read_model import Batch, ReadModel
 from ledgerdesk.projections.rebuild import rebuild
 from ledgerdesk.projections.retry import retry

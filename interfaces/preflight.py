@@ -1,0 +1,66 @@
+"""Before a process starts for real: is the configuration sound and the database there?
+
+Each problem is one line that says what is wrong and how to mend it, within a few seconds,
+instead of a hang and a traceback that never names the cause.
+"""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import psycopg
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
+
+from .settings import Settings
+
+CONNECT_TIMEOUT_SECONDS = 3
+
+
+class StartupError(Exception):
+    """The process cannot start; the message says why in one line."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except SettingsError as error:  # a variable that is not even JSON
+        raise StartupError(f"{str(error).splitlines()[0]}: LEDGERDESK_API_KEYS is a JSON object of keys") from None
+    except ValidationError as error:
+        first = error.errors()[0]
+        loc = [str(part) for part in first["loc"]]
+        if loc[0] == "api_keys" and len(loc) > 1:
+            loc[1] = f"{loc[1][:4]}…"  # a key is a secret: its first characters are enough to find it
+        place = ".".join(part for part in loc if part != "[key]")
+        variable = "LEDGERDESK_" + str(first["loc"][0]).upper()
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise StartupError(f"{variable} ({place}): {message}") from None
+
+
+def check_database(settings: Settings) -> None:
+    """Reachable, and there: raises StartupError naming the database and the mend."""
+    try:
+        env = settings.eventsourcing_env()
+    except ValueError as error:
+        raise StartupError(str(error)) from None
+    if env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
+        path = Path(env["SQLITE_DBNAME"])
+        if not path.parent.is_dir():
+            raise StartupError(f"the folder {path.parent} of the SQLite database {path} does not exist: create it, "
+                               "or point LEDGERDESK_DATABASE_URL elsewhere")
+        try:
+            with sqlite3.connect(path, timeout=CONNECT_TIMEOUT_SECONDS) as conn:
+                conn.execute("SELECT 1")
+        except sqlite3.Error as error:
+            raise StartupError(f"cannot open the SQLite database {path}: {error}") from None
+        return
+    host, port, user, name = env["POSTGRES_HOST"], env["POSTGRES_PORT"], env["POSTGRES_USER"], env["POSTGRES_DBNAME"]
+    try:
+        psycopg.connect(dbname=name, host=host, port=port, user=user, password=env["POSTGRES_PASSWORD"],
+                        connect_timeout=CONNECT_TIMEOUT_SECONDS).close()
+    except psycopg.OperationalError as error:
+        text = " ".join(str(error).split())
+        if f'database "{name}" does not exist' in text:
+            raise StartupError(f'PostgreSQL at {host}:{port} has no database "{name}": create it with '
+                               f"`createdb -h {host} -p {port} -U {user} {name}`") from None
+        raise StartupError(f"cannot reach PostgreSQL at {host}:{port} as {user}: {text[:300]}") from None
