@@ -7,7 +7,6 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from ledgerdesk.application import commands as c
-from ledgerdesk.domain.errors import InvalidValue
 from ledgerdesk.domain.message import Attachment
 
 from ..mail_intake import take_in_mail
@@ -18,9 +17,6 @@ from .responses import PlainJSON, command_answer
 from .routes_quarantine import QuarantineAnswer
 
 router = APIRouter(prefix="/v1", tags=["intake"])
-
-MAX_EMAIL_BYTES = 25 * 1024 * 1024
-
 
 def _take_in(ledger: Any, command: c.ReceiveInboundMessage) -> PlainJSON:
     outcome = ledger.execute(command)
@@ -74,9 +70,7 @@ def inbound_message(body: s.InboundMessageIn, caller: CallerDep, ledger: LedgerD
 )
 async def inbound_email(request: Request, caller: CallerDep, ledger: LedgerDep) -> PlainJSON:
     context = caller.context()  # the role is checked before the body is read
-    raw = await request.body()
-    if len(raw) > MAX_EMAIL_BYTES:
-        raise InvalidValue("the email is larger than 25 MiB", field="body")
+    raw = await request.body()  # at most LEDGERDESK_MAX_EMAIL_BODY_BYTES: body_limit.py refused more
     taken = await run_in_threadpool(take_in_mail, ledger, context, raw)
     if taken.quarantined:
         answer = command_answer(taken.outcome, 202)
