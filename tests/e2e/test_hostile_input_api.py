@@ -223,3 +223,18 @@ def test_not_found_names_the_path_parameter_on_reads_and_commands_alike(client) 
     assert is_problem(client.get(f"/v1/customers/{unknown}"), 404, "customer_id")
     assert is_problem(client.get(f"/v1/conversations/{unknown}"), 404, "conversation_id")
     assert is_problem(client.get(f"/v1/sla-policies/{unknown}"), 404, "policy_id")
+
+
+def test_a_500_never_claims_nothing_was_stored_for_a_command(client, ledger, monkeypatch) -> None:
+    """Trial: a 500 said "nothing was stored" when the command had been committed, so a client
+    retrying without an Idempotency-Key applied it twice."""
+    ticket = inbound(client)["ticket_id"]
+
+    def broken(command):  # type: ignore[no-untyped-def]
+        raise RuntimeError("the connection dropped after COMMIT")
+
+    monkeypatch.setattr(ledger, "execute", broken)
+    response = client.post(f"/v1/tickets/{ticket}/notes", json={"text": "checking"})
+    assert is_problem(response, 500)
+    assert "nothing was stored" not in response.json()["detail"]
+    assert "same Idempotency-Key" in response.json()["detail"]
