@@ -44,10 +44,14 @@ async def healthz() -> PlainJSON:
                **problem_responses(422)},
     summary="Ready to serve: the database answers and the read models are close to the log",
     description="200 when the event database answers and no read model lags the log by more than `max_lag` "
-    "positions (default: LEDGERDESK_READY_MAX_LAG) or is failing; else 503 with the reason. "
+    "positions (default: LEDGERDESK_READY_MAX_LAG) or is failing; else 503 with the reason. With the projections "
+    "in their own process (LEDGERDESK_PROJECTIONS=external) the read models count only when `max_lag` is given. "
     "`?max_lag=0` waits for read models wholly caught up, as a script that queries right after seeding wants.",
 )
 def readyz(runtime: RuntimeDep, max_lag: Annotated[int | None, Query(ge=0, le=2**62)] = None) -> PlainJSON:
+    # With the projections in their own process (`ledgerdesk project`), this process serves
+    # commands whatever their lag: only a caller's explicit max_lag makes it count.
+    judged = max_lag is not None or runtime.follower is not None
     allowed = runtime.settings.ready_max_lag if max_lag is None else max_lag
     try:
         runtime.ledger.recorder.max_notification_id()
@@ -55,7 +59,7 @@ def readyz(runtime: RuntimeDep, max_lag: Annotated[int | None, Query(ge=0, le=2*
     except Exception as error:  # noqa: BLE001 - unreachable is an answer here, not an error
         return PlainJSON({"ready": False, "database": "unreachable", "detail": f"{type(error).__name__}: {error}"[:300],
                           "read_models": []}, status_code=503)
-    lagging = [m for m in models if m["lag"] > allowed or m["state"] == "failing"]
+    lagging = [m for m in models if judged and (m["lag"] > allowed or m["state"] == "failing")]
     body = {
         "ready": not lagging,
         "database": "reachable",

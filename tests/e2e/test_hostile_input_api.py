@@ -238,3 +238,21 @@ def test_a_500_never_claims_nothing_was_stored_for_a_command(client, ledger, mon
     assert is_problem(response, 500)
     assert "nothing was stored" not in response.json()["detail"]
     assert "same Idempotency-Key" in response.json()["detail"]
+
+
+def test_readiness_counts_the_read_models_only_where_this_process_runs_them(settings, ledger, keys, read_store) -> None:
+    """With LEDGERDESK_PROJECTIONS=external the API serves commands whatever the read models' lag;
+    a caller that asks (`max_lag=`) gets them judged."""
+    from fastapi.testclient import TestClient
+
+    from ledgerdesk.interfaces.http.app import create_app
+    from tests.conftest import runtime_of
+
+    with TestClient(create_app(runtime_of(settings, ledger, keys, read_store))) as api:  # no follower: external
+        api.headers["Authorization"] = f"Bearer {keys.integrator}"
+        inbound(api)
+        del api.headers["Authorization"]
+        ready = api.get("/readyz")
+        assert ready.status_code == 200 and all(m["lag"] > 0 for m in ready.json()["read_models"])
+        waiting = api.get("/readyz?max_lag=0")
+        assert waiting.status_code == 503 and "read models behind" in waiting.json()["detail"]
