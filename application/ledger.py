@@ -198,23 +198,33 @@ class Ledger(Application):
     def _earlier_answer(self, command: Any) -> Outcome | None:
         """What a retried command or a redelivered message answered the first time, if it came before."""
         ctx: c.CommandContext = command.context
-        if ctx.idempotent:
-            receipt = load_owned(self.repository, CommandReceipt, CommandReceipt.id_for(ctx.tenant, ctx.command_id), ctx.tenant)
-            if receipt is not None:
-                if receipt.fingerprint != fingerprint(command):
-                    raise IdempotencyKeyReused(
-                        f"the Idempotency-Key {ctx.command_id!r} was used for a different command ({receipt.command_type})",
-                        field="Idempotency-Key",
-                    )
-                # The receipt was the last event of the command's append: its position is the command's.
-                position = position_of(self.recorder, receipt.id, 1)
-                return Outcome(receipt.result, position=position, repeat=Repeat.IDEMPOTENCY_KEY)
+        if ctx.idempotent and (replay := self._replay(command)) is not None:
+            return replay
         if isinstance(command, c.ReceiveInboundMessage):
             receipt_id = MessageReceipt.id_for(ctx.tenant, command.channel, command.external_message_id.strip())
             taken_in = load_owned(self.repository, MessageReceipt, receipt_id, ctx.tenant)
             if taken_in is not None:
+                # Both receipts of a first request commit together, so if it carried this same
+                # Idempotency-Key and committed between the two looks, this is its replay.
+                if ctx.idempotent and (replay := self._replay(command)) is not None:
+                    return replay
                 return Outcome(intake_answer(taken_in, duplicate=True), position=None, repeat=Repeat.REDELIVERY)
         return None
+
+    def _replay(self, command: Any) -> Outcome | None:
+        """The first answer to the command's Idempotency-Key, if a command with it was stored."""
+        ctx: c.CommandContext = command.context
+        receipt = load_owned(self.repository, CommandReceipt, CommandReceipt.id_for(ctx.tenant, ctx.command_id), ctx.tenant)
+        if receipt is None:
+            return None
+        if receipt.fingerprint != fingerprint(command):
+            raise IdempotencyKeyReused(
+                f"the Idempotency-Key {ctx.command_id!r} was used for a different command ({receipt.command_type})",
+                field="Idempotency-Key",
+            )
+        # The receipt was the last event of the command's append: its position is the command's.
+        position = position_of(self.recorder, receipt.id, 1)
+        return Outcome(receipt.result, position=position, repeat=Repeat.IDEMPOTENCY_KEY)
 
     # -- queries --------------------------------------------------------------------------
 

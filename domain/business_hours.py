@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache, lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import holidays as holidays_lib
 
@@ -30,7 +30,12 @@ SCAN_DAYS = 5 * 366
 MIDNIGHT = time(0, 0)
 ALL_DAY = ((MIDNIGHT, MIDNIGHT),)
 _ZERO = timedelta(0)
-_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_CLOCK = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")  # fullmatch: "$" would let "09:00\n" through
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Holidays outside these years are typos, not holidays (and the holidays package has no data there).
+HOLIDAY_YEARS = range(1970, 2101)
+# Zone names whose meaning depends on the host, not on the IANA database.
+_HOST_ZONES = frozenset({"localtime", "Factory", "posixrules"})
 
 Window = tuple[time, time]
 Interval = tuple[datetime, datetime]
@@ -131,9 +136,16 @@ class BusinessCalendar:
         days = set()
         for raw in raw_days:
             try:
-                days.add(date.fromisoformat(raw))
+                if not isinstance(raw, str) or not _DAY.fullmatch(raw):
+                    raise ValueError(raw)
+                day = date.fromisoformat(raw)
+                if day.year not in HOLIDAY_YEARS:
+                    raise ValueError(raw)
             except (TypeError, ValueError):
-                raise InvalidValue(f"a holiday is a date such as 2026-10-01, not {raw!r}", field=f"{field}.holidays") from None
+                raise InvalidValue(
+                    f"a holiday is a date from 1970 to 2100 such as 2026-10-01, not {str(raw)[:40]!r}", field=f"{field}.holidays"
+                ) from None
+            days.add(day)
         return cls(zone, weekly, country, subdivision, frozenset(days))
 
     def to_dict(self) -> dict[str, Any]:
@@ -187,9 +199,14 @@ _ONE_DAY = timedelta(days=1)
 # -- checks --------------------------------------------------------------------------------------
 
 
+@cache
+def _iana_zones() -> frozenset[str]:
+    return frozenset(available_timezones()) - _HOST_ZONES
+
+
 def _checked_zone(name: Any, field: str) -> ZoneInfo:
     try:
-        if not isinstance(name, str) or not name:
+        if not isinstance(name, str) or name not in _iana_zones():
             raise ValueError(name)
         return _zone(name)
     except (ValueError, ZoneInfoNotFoundError, OSError):
@@ -230,7 +247,7 @@ def _check_day(day: tuple[Window, ...], field: str) -> None:
 def _parsed_clock(raw: Any, *, end: bool, field: str) -> time:
     if end and raw == "24:00":
         return MIDNIGHT
-    match = _CLOCK.match(raw) if isinstance(raw, str) else None
+    match = _CLOCK.fullmatch(raw) if isinstance(raw, str) else None
     if match is None:
         allowed = "00:00 to 24:00" if end else "00:00 to 23:59"
         raise InvalidValue(f'a time of day is "HH:MM" from {allowed}, not {raw!r}', field=field)

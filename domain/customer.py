@@ -14,8 +14,9 @@ from .identity import Identity
 
 
 K = TypeVar("K", bound=Hashable)
-# Merge chains are a handful long; a longer one, or a loop, is corrupt data, not a customer.
-MAX_MERGE_HOPS = 50
+# A chain of merges grows one link each time an older customer absorbs a survivor: usually a
+# handful, but nothing bounds it; a loop, or a chain longer than this, is corrupt data.
+MAX_MERGE_HOPS = 10_000
 
 
 def follow_merges(start: K, merged_into: Callable[[K], K | None], max_hops: int = MAX_MERGE_HOPS) -> K:

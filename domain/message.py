@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from .errors import InvalidValue
 
 MAX_TEXT = 64_000
+MAX_ATTACHMENTS = 100
 
 
 @dataclass(frozen=True)

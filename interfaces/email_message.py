@@ -12,13 +12,13 @@ Pure translation with the standard library; no I/O. Must not import application 
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.header import decode_header, make_header
 from email.message import EmailMessage
-from html.parser import HTMLParser
 
 _BRACKETED_ID = re.compile(r"<([^<>]*)>")
 # Mailers label GBK/GB18030 and Big5-HKSCS text with the older, narrower names; the supersets read both.
@@ -28,6 +28,16 @@ _CHARSET_SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030",
 EARLIEST_SENT_AT = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST_SENT_AT = datetime(2100, 1, 1, tzinfo=UTC)
 CONTENT_KEY_PREFIX = "sha256:"
+# Bounds on the work one mail may cost. The standard library's header parsing grows with the
+# square of a header's size (a 140 KB From of encoded words took 1.7 GB) and each MIME part costs
+# about a millisecond, so a mail past these is quarantined with the reason before it is parsed.
+MAX_PARSED_HEADER = 16 * 1024  # a From, Subject, Date or Content-* value; real ones stay under 2 KB
+MAX_PARTS = 500
+MAX_HTML = 2 * 1024 * 1024  # characters of markup read for the text
+# Headers parsed into objects (the others are read raw, or not at all).
+_PARSED_HEADERS = frozenset({"from", "subject", "date", "content-type", "content-disposition", "content-transfer-encoding"})
+_BOUNDARY = re.compile(rb"""boundary\s*=\s*"?([^";\r\n]{1,200})""", re.IGNORECASE)
+_HEADER_LINE = re.compile(rb"^([!-9;-~]+)[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.MULTILINE)
 _NULL_ADDRESSES = {"", "<>"}
 
 
@@ -76,9 +86,21 @@ def parse_email(raw: bytes, *, received_at: datetime) -> ParsedEmail:
         raise UnparseableEmail(f"the email could not be read ({type(exc).__name__}: {exc})", "body") from exc
 
 
+def _within_bounds(raw: bytes) -> None:
+    """Refuses, before parsing, a mail whose parsing would cost out of all proportion."""
+    parts = sum(raw.count(b"\n--" + boundary) for boundary in set(_BOUNDARY.findall(raw)))
+    if parts > 2 * MAX_PARTS:
+        raise UnparseableEmail(f"more than {MAX_PARTS} MIME parts", "body")
+    for match in _HEADER_LINE.finditer(raw):
+        name = match.group(1).decode("ascii", "replace")
+        if name.lower() in _PARSED_HEADERS and len(match.group(2)) > MAX_PARSED_HEADER:
+            raise UnparseableEmail(f"longer than {MAX_PARSED_HEADER} bytes", name)
+
+
 def _parse(raw: bytes, received_at: datetime) -> ParsedEmail:
     if not raw.strip():
         raise UnparseableEmail("the request body is empty, not an email", "body")
+    _within_bounds(raw)
     msg = message_from_bytes(raw, policy=policy.default)
     if not msg.keys():
         raise UnparseableEmail("no RFC 5322 header section found; this does not look like an email", "body")
@@ -213,35 +235,32 @@ def _attachment(part: EmailMessage, n: int) -> EmailAttachment:
     return EmailAttachment(_clean(name).strip() or f"attachment-{n}", part.get_content_type(), size)
 
 
-class _HTMLText(HTMLParser):
-    _SKIPPED = {"script", "style"}
-    _BLOCKS = {"br", "p", "div", "li", "tr", "table", "blockquote", "hr", "h1", "h2", "h3", "h4", "h5", "h6"}
+# HTML to text in one linear pass of a few scans: the standard library's HTMLParser takes time
+# growing with the square of its input on markup such as "<!--" or "<a" repeated (a 160 KB mail
+# cost 16 s of CPU) and raises on other malformed markup, and mail is hostile input.
+_BLOCK_TAG = re.compile(r"</?(?:br|p|div|li|tr|table|blockquote|hr|h[1-6])\b[^<>]*>", re.IGNORECASE)
+_TAG = re.compile(r"<[^<>]*>")  # bounded by the next "<", so no input makes it rescan
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.chunks: list[str] = []
-        self._skipping = 0
 
-    def handle_starttag(self, tag, attrs):
-        self._skipping += tag in self._SKIPPED
-        if tag in self._BLOCKS:
-            self.chunks.append("\n")
-
-    def handle_endtag(self, tag):
-        self._skipping = max(0, self._skipping - (tag in self._SKIPPED))
-        if tag in self._BLOCKS and tag != "br":
-            self.chunks.append("\n")
-
-    def handle_data(self, data):
-        if not self._skipping:
-            self.chunks.append(data)
+def _without(markup: str, opening: str, closing: str) -> str:
+    """`markup` without the spans from `opening` to `closing` (case-insensitive); an unclosed one runs to the end."""
+    lowered, kept, at = markup.lower(), [], 0
+    while (start := lowered.find(opening, at)) != -1:
+        kept.append(markup[at:start])
+        end = lowered.find(closing, start + len(opening))
+        if end == -1:
+            return "".join(kept)
+        at = end + len(closing)
+    kept.append(markup[at:])
+    return "".join(kept)
 
 
 def _html_to_text(markup: str) -> str:
-    parser = _HTMLText()
-    parser.feed(markup)
-    parser.close()
-    lines = (" ".join(line.split()) for line in "".join(parser.chunks).split("\n"))
+    markup = _without(markup[:MAX_HTML], "<!--", "-->")
+    for element in ("script", "style"):
+        markup = _without(markup, f"<{element}", f"</{element}>")
+    text = html.unescape(_TAG.sub("", _BLOCK_TAG.sub("\n", markup)))
+    lines = (" ".join(line.split()) for line in text.split("\n"))
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 

@@ -17,10 +17,14 @@ from ledgerdesk.application.ledger import Ledger, Outcome
 from ledgerdesk.domain.channel import Channel
 from ledgerdesk.domain.errors import IllegalTransition, InvalidValue
 from ledgerdesk.domain.identity import Identity
-from ledgerdesk.domain.message import Attachment
+from ledgerdesk.domain.message import MAX_ATTACHMENTS, MAX_TEXT, Attachment
 from ledgerdesk.domain.quarantined_mail import QuarantinedMail
 
 from .email_message import ParsedEmail, UnparseableEmail, parse_email
+
+
+# Characters kept free, at the end of a message's text, for the notes of what was left out.
+NOTES_ROOM = 200
 
 
 @dataclass(frozen=True)
@@ -30,18 +34,33 @@ class MailOutcome:
 
 
 def message_command(context: c.CommandContext, email: ParsedEmail) -> c.ReceiveInboundMessage:
+    text, attachments = _kept(email)
     return c.ReceiveInboundMessage(
         context,
         channel=Channel.EMAIL,
         external_thread_id=email.thread_id,
         external_user_id=email.sender,
         external_message_id=email.message_id,
-        text=email.text,
+        text=text,
         sent_at=email.sent_at,
         customer=c.CustomerHints(email=_email_address(email.sender), name=email.sender_name),
-        attachments=tuple(Attachment(a.name, a.content_type, a.size) for a in email.attachments),
+        attachments=attachments,
         subject=email.subject,
     )
+
+
+def _kept(email: ParsedEmail) -> tuple[str, tuple[Attachment, ...]]:
+    """The text and attachments a message holds: a mail past the limits is still a message, with a
+    note of what was left out, rather than held back (a long quoted thread, a folder of photos)."""
+    notes = []
+    if len(email.attachments) > MAX_ATTACHMENTS:
+        notes.append(f"[{len(email.attachments) - MAX_ATTACHMENTS} more attachments are not listed]")
+    text = email.text
+    if len(text) > MAX_TEXT - NOTES_ROOM:
+        notes.insert(0, f"[the mail's text has {len(text)} characters: the first {MAX_TEXT - NOTES_ROOM} are kept]")
+        text = text[: MAX_TEXT - NOTES_ROOM]
+    kept = tuple(Attachment(a.name, a.content_type, a.size) for a in email.attachments[:MAX_ATTACHMENTS])
+    return "\n\n".join([text, *notes]) if notes else text, kept
 
 
 def _email_address(sender: str) -> str | None:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import psycopg
 from pydantic import ValidationError
-from pydantic_settings import SettingsError
 
 from .settings import Settings
 
@@ -24,8 +23,6 @@ class StartupError(Exception):
 def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
-    except SettingsError as error:  # a variable that is not even JSON
-        raise StartupError(f"{str(error).splitlines()[0]}: LEDGERDESK_API_KEYS is a JSON object of keys") from None
     except ValidationError as error:
         first = error.errors()[0]
         loc = [str(part) for part in first["loc"]]

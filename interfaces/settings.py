@@ -1,14 +1,15 @@
 """Settings, read once from the environment (LEDGERDESK_*). Nothing else reads os.environ."""
 from __future__ import annotations
 
+import json
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import quote, unquote, urlparse
 
-from pydantic import AfterValidator, BaseModel, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ledgerdesk.domain.natural_keys import TENANT_NAME_RULE, is_tenant_name
 
@@ -27,6 +28,8 @@ def _tenant_name(name: str) -> str:
 
 
 class ApiKey(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     tenant: Annotated[str, AfterValidator(_tenant_name)]
     actor: str = Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f]+$")
     role: Role = Role.INTEGRATOR
@@ -46,11 +49,21 @@ def _key(key: str) -> str:
 KeyText = Annotated[str, AfterValidator(_key)]
 
 
+def _no_key_twice(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    for key in keys:
+        if keys.count(key) > 1:
+            raise ValueError(f"the key starting {key[:4]!r} is given twice")
+    return dict(pairs)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LEDGERDESK_", extra="ignore")
 
     database_url: str = "sqlite:///./ledgerdesk.db"
-    api_keys: dict[KeyText, ApiKey] = {}
+    # NoDecode: the JSON is read here (_keys_from_json), so that a key given twice is refused, not
+    # silently the last one (which could put a key on another tenant).
+    api_keys: Annotated[dict[KeyText, ApiKey], NoDecode] = {}
     default_phone_region: str | None = None
     aggregate_cache_size: int = 20_000
     postgres_pool_size: int = 10
@@ -68,6 +81,19 @@ class Settings(BaseSettings):
     max_email_body_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     # /readyz answers 503 while a read model lags the log by more than this many positions.
     ready_max_lag: int = Field(default=1000, ge=0)
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _keys_from_json(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            found = json.loads(value, object_pairs_hook=_no_key_twice)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"is not a JSON object of keys ({error})") from None
+        if found == {}:
+            raise ValueError("holds no key: leave it unset for a development key, or configure one")
+        return found
 
     def eventsourcing_env(self) -> dict[str, str]:
         """Every setting of the eventsourcing library the Ledger runs on, for the configured database.
@@ -100,7 +126,8 @@ class Settings(BaseSettings):
         url = urlparse(self.database_url)
         if url.scheme == "sqlite":
             path = self.database_url[len("sqlite:///") :]
-            if not path:
+            if not path or path == ":memory:" or path.startswith("file:"):
+                # The read models live in the same file, opened by their own connections: it must be a file.
                 raise ValueError("LEDGERDESK_DATABASE_URL: give a file, e.g. sqlite:///./ledgerdesk.db")
             return {**common, "PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": path, "SQLITE_LOCK_TIMEOUT": "30"}
         if url.scheme in ("postgresql", "postgres", "postgresql+psycopg"):
@@ -123,6 +150,8 @@ class Settings(BaseSettings):
                 "POSTGRES_LOCK_TIMEOUT": "10",
                 "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "5",
                 "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
+                # The library's recorder, but large appends stay out of psycopg's pipeline mode.
+                "APPLICATION_RECORDER_TOPIC": "ledgerdesk.application.postgres_recorder:LedgerPostgresRecorder",
             }
         raise ValueError(f"LEDGERDESK_DATABASE_URL: unsupported scheme {url.scheme!r} (sqlite:/// or postgresql://)")
 

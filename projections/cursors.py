@@ -38,7 +38,8 @@ def _part(value: Any, kind: type) -> Any:
             raise ValueError(value)
         return value
     if kind is str:
-        if not isinstance(value, str) or len(value) > MAX_TEXT:
+        # Printable only: a NUL would reach the database as a query parameter (PostgreSQL refuses it).
+        if not isinstance(value, str) or len(value) > MAX_TEXT or not value.isprintable():
             raise ValueError(value)
         return value
     if kind is Instant:

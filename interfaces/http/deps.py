@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args, get_origin
 from uuid import UUID
 
 import anyio
@@ -125,28 +125,46 @@ async def get_caller(
     )
 
 
-def _query_names(dependant: Any) -> frozenset[str]:
-    names = {param.alias for param in dependant.query_params}
+def _is_list(annotation: Any) -> bool:
+    return get_origin(annotation) is list or any(_is_list(arg) for arg in get_args(annotation))
+
+
+def _query_names(dependant: Any) -> dict[str, bool]:
+    """Each query parameter the route (and its dependencies) takes, and whether it may repeat."""
+    names = {param.alias: _is_list(param.field_info.annotation) for param in dependant.query_params}
     for sub in dependant.dependencies:
-        names |= _query_names(sub)
-    return frozenset(names)
+        names.update(_query_names(sub))
+    return names
 
 
-_QUERY_NAMES: dict[int, frozenset[str]] = {}
+_QUERY_NAMES: dict[int, dict[str, bool]] = {}
 
 
 async def checked_query_and_headers(request: Request) -> None:
     """Every query parameter is one the route knows (a typo such as `priorty=urgent` would
-    otherwise widen a query silently), and no query or header holds NUL or another C0 control
-    character (tab, CR and LF aside)."""
+    otherwise widen a query silently) and given once unless it is a list, and no query or header
+    holds NUL or another C0 control character (tab, CR and LF aside). An unknown path id still
+    answers 404 first."""
+    try:
+        _check_query_and_headers(request)
+    except InvalidValue as refused:
+        unknown = await anyio.to_thread.run_sync(unknown_path_id, request)
+        raise (unknown or refused) from None
+
+
+def _check_query_and_headers(request: Request) -> None:
     route = request.scope.get("route")
     known = _QUERY_NAMES.get(id(route)) if route is not None else None
     if known is None and route is not None:
         known = _QUERY_NAMES[id(route)] = _query_names(route.dependant)
+    seen: set[str] = set()
     for name, value in request.query_params.multi_items():
         if known is not None and name not in known:
             raise InvalidValue(f"no query parameter {name[:60]!r} here; known: {', '.join(sorted(known)) or 'none'}",
                                field=name[:60])
+        if known is not None and name in seen and not known[name]:
+            raise InvalidValue(f"{name} is given more than once", field=name)
+        seen.add(name)
         refuse_control_characters(value, name)
     for raw_name, raw_value in request.scope["headers"]:
         name = raw_name.decode("latin-1")

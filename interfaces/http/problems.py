@@ -24,9 +24,15 @@ from .deps import unknown_path_id
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
+MAX_LISTED = 20
 BASE = "https://ledgerdesk.dev/problems/"
 
+class UnsupportedMediaType(DomainError):
+    """The body is not of the media type the route takes (415)."""
+
+
 STATUS_OF = [
+    (UnsupportedMediaType, 415, "unsupported-media-type", "Unsupported media type"),
     (NotFound, 404, "not-found", "Not found"),
     (VersionConflict, 409, "version-conflict", "Stale expected_version"),
     (IdempotencyKeyReused, 409, "idempotency-key-reused", "Idempotency key reused"),
@@ -61,6 +67,7 @@ WHY = {
     404: "No such resource for this tenant (another tenant's counts as none).",
     409: "The current state refuses it: a stale expected_version, an illegal transition, a reused Idempotency-Key.",
     413: "The request body is larger than the configured limit.",
+    415: "The body is not of the media type this route takes.",
     422: "A field, query parameter or header is out of its domain; `field` names it.",
 }
 
@@ -114,7 +121,8 @@ def on_validation_error(request: Request, exc: RequestValidationError) -> JSONRe
     errors = exc.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
         return malformed_body()
-    listed = [{"field": _field_of(tuple(e.get("loc", ()))), "message": str(e.get("msg", "invalid"))} for e in errors]
+    # The first few: a body of 90,000 unknown keys must not make a 6 MB answer.
+    listed = [{"field": _field_of(tuple(e.get("loc", ()))), "message": str(e.get("msg", "invalid"))} for e in errors[:MAX_LISTED]]
     first = listed[0] if listed else {"field": "body", "message": "invalid"}
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in listed[:5])
     return problem(422, "invalid-value", "Invalid value", detail, first["field"], errors=listed)

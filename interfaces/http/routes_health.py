@@ -67,3 +67,8 @@ def readyz(runtime: RuntimeDep, max_lag: Annotated[int | None, Query(ge=0, le=2*
         "read_models": [{"name": m["name"], "state": m["state"], "lag": m["lag"]} for m in models],
     }
     return PlainJSON(body, status_code=200 if not lagging else 503)
+
+
+# Load balancers probe with HEAD as often as with GET: the same answers, without a body.
+router.add_api_route("/healthz", healthz, methods=["HEAD"], include_in_schema=False)
+router.add_api_route("/readyz", readyz, methods=["HEAD"], include_in_schema=False)

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 
 from ledgerdesk.application import commands as c
 from ledgerdesk.domain.message import Attachment
@@ -12,7 +13,7 @@ from ledgerdesk.domain.message import Attachment
 from ..mail_intake import take_in_mail
 from . import schemas as s
 from .deps import CallerDep, LedgerDep
-from .problems import problem_responses
+from .problems import UnsupportedMediaType, problem_responses
 from .responses import PlainJSON, command_answer
 from .routes_quarantine import QuarantineAnswer
 
@@ -52,6 +53,17 @@ def inbound_message(body: s.InboundMessageIn, caller: CallerDep, ledger: LedgerD
     return _take_in(ledger, command)
 
 
+MAIL_THREADS = 2
+EMAIL_MEDIA_TYPE = "message/rfc822"
+
+
+def _mail_threads(request: Request) -> anyio.CapacityLimiter:
+    limiter = getattr(request.app.state, "mail_threads", None)
+    if limiter is None:  # made on first use, inside the event loop it belongs to
+        limiter = request.app.state.mail_threads = anyio.CapacityLimiter(MAIL_THREADS)
+    return limiter
+
+
 @router.post(
     "/channels/email/inbound",
     status_code=201,
@@ -64,14 +76,20 @@ def inbound_message(body: s.InboundMessageIn, caller: CallerDep, ledger: LedgerD
     responses={
         200: {"model": s.IntakeAnswer, "description": "a redelivery: nothing appended"},
         202: {"model": QuarantineAnswer, "description": "quarantined: kept as evidence for an admin to retry"},
-        **problem_responses(403, 409, 413, 422),
+        **problem_responses(403, 409, 413, 415, 422),
     },
     openapi_extra={"requestBody": {"content": {"message/rfc822": {"schema": {"type": "string", "format": "binary"}}}, "required": True}},
 )
 async def inbound_email(request: Request, caller: CallerDep, ledger: LedgerDep) -> PlainJSON:
     context = caller.context()  # the role is checked before the body is read
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != EMAIL_MEDIA_TYPE:
+        raise UnsupportedMediaType(f"the body is a raw email sent as {EMAIL_MEDIA_TYPE}, not {media_type[:60]!r}",
+                                   field="Content-Type")
     raw = await request.body()  # at most LEDGERDESK_MAX_EMAIL_BODY_BYTES: body_limit.py refused more
-    taken = await run_in_threadpool(take_in_mail, ledger, context, raw)
+    # Parsing mail is the costly part: a few threads at most, so a burst of large mails cannot
+    # occupy every thread that serves commands.
+    taken = await anyio.to_thread.run_sync(take_in_mail, ledger, context, raw, limiter=_mail_threads(request))
     if taken.quarantined:
         answer = command_answer(taken.outcome, 202)
         answer.headers["Location"] = f"/v1/mail/quarantine/{taken.outcome.result['quarantine_id']}"

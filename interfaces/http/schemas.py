@@ -4,10 +4,21 @@ from __future__ import annotations
 from typing import Annotated, Any, get_args
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationInfo,
+    field_validator,
+)
 
 from ledgerdesk.domain.channel import Channel
 from ledgerdesk.domain.errors import InvalidValue
+from ledgerdesk.domain.message import MAX_ATTACHMENTS
 from ledgerdesk.domain.ticket_values import Category, Priority, TicketStatus
 
 from .inputs import MAX_VERSION, checked_instant, control_character_in
@@ -15,9 +26,17 @@ from .inputs import MAX_VERSION, checked_instant, control_character_in
 Text = Annotated[str, Field(min_length=1, max_length=64_000)]
 ExternalId = Annotated[str, Field(min_length=1, max_length=512)]
 Reason = Annotated[str | None, Field(default=None, max_length=1000, description="why, for the audit trail")]
+# A whole number in JSON: `true`, `"1"` and `1.0` are not one (pydantic would take them as 1).
+Whole = Annotated[int, Strict()]
 ExpectedVersion = Annotated[
-    int | None, Field(default=None, ge=1, le=MAX_VERSION, description="the ticket version you saw; a stale one is a 409")
+    Whole | None, Field(default=None, ge=1, le=MAX_VERSION, description="the ticket version you saw; a stale one is a 409")
 ]
+
+
+def _instant_text(value: Any) -> Any:
+    if not isinstance(value, str):  # a number would be taken as Unix time, which no channel means
+        raise ValueError("an ISO 8601 instant with an offset, such as 2026-11-11T09:00:00+08:00")
+    return value
 
 
 def _instant_in_range(value: Any) -> Any:
@@ -27,7 +46,7 @@ def _instant_in_range(value: Any) -> Any:
         raise ValueError(refused.message) from None
 
 
-SentAt = Annotated[AwareDatetime, AfterValidator(_instant_in_range)]
+SentAt = Annotated[AwareDatetime, BeforeValidator(_instant_text), AfterValidator(_instant_in_range)]
 
 
 def _holds_a_body(annotation: Any) -> bool:
@@ -62,7 +81,7 @@ class CustomerIn(Body):
 class AttachmentIn(Body):
     name: str = Field(min_length=1, max_length=255)
     content_type: str = Field(min_length=3, max_length=255)
-    size: int = Field(ge=0, le=2**53, description="bytes")
+    size: Whole = Field(ge=0, le=2**53, description="bytes")
 
 
 class InboundMessageIn(Body):
@@ -74,7 +93,7 @@ class InboundMessageIn(Body):
     sent_at: SentAt = Field(description="when the customer sent it: an instant with an offset, from 1970 to 2100")
     customer: CustomerIn | None = None
     order_id: str | None = Field(default=None, min_length=1, max_length=128)
-    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=100)
+    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
     subject: str | None = Field(default=None, max_length=300)
     reason: Reason = None
 
@@ -140,7 +159,7 @@ class MergeIn(TicketCommandIn):
 
 
 class RatingIn(TicketCommandIn):
-    score: int = Field(ge=1, le=5)
+    score: Whole = Field(ge=1, le=5)
     comment: str | None = Field(default=None, max_length=2000)
 
 

@@ -14,11 +14,11 @@ from ledgerdesk.domain.channel import Channel
 from ledgerdesk.domain.ticket_values import Category, Priority
 
 from .inputs import MAX_VERSION
-from .schemas import Body, Reason
+from .schemas import Body, Reason, Whole
 
 MAX_TARGET_MINUTES = 365 * 24 * 60
 Minutes = Annotated[
-    int | None,
+    Whole | None,
     Field(default=None, ge=1, le=MAX_TARGET_MINUTES, description="whole minutes of business time; null: not measured"),
 ]
 Tier = Annotated[str, Field(min_length=1, max_length=40)]
@@ -54,10 +54,10 @@ def _seconds(minutes: int | None) -> int | None:
 
 class SlaPolicyIn(Body):
     name: Annotated[str, Field(min_length=1, max_length=120)]
-    rank: int = Field(default=100, ge=0, le=10_000, description="lower ranks are tried first")
+    rank: Whole = Field(default=100, ge=0, le=10_000, description="lower ranks are tried first")
     match: SlaMatchIn = Field(default_factory=SlaMatchIn)
     targets: SlaTargetsIn
-    warning_percent: int = Field(default=75, ge=1, le=99, description="warn when this share of a target is used")
+    warning_percent: Whole = Field(default=75, ge=1, le=99, description="warn when this share of a target is used")
     calendar: dict[str, Any] = Field(
         default_factory=lambda: {"kind": "24x7"},
         description='{"kind": "24x7"} or {"kind": "business_hours", "timezone", "weekly", "holiday_country", '
@@ -69,7 +69,7 @@ class SlaPolicyIn(Body):
 class SlaPolicyRevisionIn(SlaPolicyIn):
     """Every term of the policy; what is left out takes its default."""
 
-    expected_version: int | None = Field(
+    expected_version: Whole | None = Field(
         default=None, ge=1, le=MAX_VERSION, description="the policy version you saw; a stale one is a 409"
     )
 

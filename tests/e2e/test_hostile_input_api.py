@@ -129,6 +129,7 @@ def cursor(parts: list) -> str:  # type: ignore[type-arg]
     cursor([1, 0, 0, -TWO_TO_THE_64, "x"]),
     cursor([1, 0, 0, 0, "x" * 1000]),
     cursor([1, 0.5, 0, 0, "x"]),
+    cursor([1, 0, 0, 0, "\u0000"]),  # on PostgreSQL: a 500 (NUL in a query parameter)
     cursor({"a": 1}),
     "%%%",
     "A" * 5000,
@@ -256,3 +257,49 @@ def test_readiness_counts_the_read_models_only_where_this_process_runs_them(sett
         assert ready.status_code == 200 and all(m["lag"] > 0 for m in ready.json()["read_models"])
         waiting = api.get("/readyz?max_lag=0")
         assert waiting.status_code == 503 and "read models behind" in waiting.json()["detail"]
+
+
+@pytest.mark.parametrize("score", [True, "1", 1.0])
+def test_a_number_is_a_json_number_not_a_boolean_a_string_or_a_float(client, score) -> None:
+    """Trial: {"score": true} was stored as a rating of 1; "1" and 1.0 passed too, and so did
+    expected_version, attachment sizes, SLA ranks and targets given as booleans."""
+    ticket = inbound(client)["ticket_id"]
+    client.post(f"/v1/tickets/{ticket}/status", json={"status": "solved"})
+    assert is_problem(client.post(f"/v1/tickets/{ticket}/rating", json={"score": score}), 422, "score")
+    assert is_problem(client.post(f"/v1/tickets/{ticket}/priority", json={"priority": "high", "expected_version": score}),
+                      422, "expected_version")
+    policy = {"name": "vip", "rank": score, "targets": {"first_reply_minutes": 60}}
+    assert is_problem(client.post("/v1/sla-policies", json=policy), 422, "rank")
+
+
+@pytest.mark.parametrize("sent_at", [0, 1700000000.5])
+def test_a_send_time_is_an_iso_instant_not_a_unix_time(client, sent_at) -> None:
+    assert is_problem(client.post("/v1/inbound-messages", json=message(sent_at=sent_at)), 422, "sent_at")
+
+
+def test_an_unknown_or_repeated_query_parameter_is_refused_and_an_unknown_id_is_404_first(client) -> None:
+    """Hostile run: a repeated email= on lookup silently took the last; GET /v1/tickets/{unknown}?x=1
+    was a 422 rather than a 404."""
+    assert is_problem(client.get("/v1/inbox?priorty=urgent"), 422, "priorty")
+    assert is_problem(client.get("/v1/customers/lookup?email=a@example.com&email=b@example.com"), 422, "email")
+    assert client.get("/v1/inbox?priority=urgent&priority=high").status_code == 200  # a list may repeat
+    assert is_problem(client.get(f"/v1/tickets/{uuid.uuid4()}?x=1"), 404, "ticket_id")
+    assert is_problem(client.get(f"/v1/tickets/{uuid.uuid4()}/history?limit=%00"), 404, "ticket_id")
+
+
+def test_a_422_lists_a_few_errors_however_many_there_are(client) -> None:
+    """Hostile run: a 955 KB body of 90,000 unknown keys got a 5.9 MB 422."""
+    body = {f"k{n}": n for n in range(20_000)}
+    response = client.post("/v1/inbound-messages", json=body)
+    assert is_problem(response, 422) and len(response.json()["errors"]) <= 20 and len(response.content) < 10_000
+
+
+def test_the_email_route_takes_a_raw_email_only(client) -> None:
+    """Hostile run: an application/json body was taken in as mail."""
+    response = client.post("/v1/channels/email/inbound", content=b"From: a@example.com\r\n\r\nhi",
+                           headers={"Content-Type": "application/json"})
+    assert is_problem(response, 415, "Content-Type")
+
+
+def test_probes_may_use_head(client) -> None:
+    assert client.head("/healthz").status_code == 200 and client.head("/readyz?max_lag=100000").status_code == 200

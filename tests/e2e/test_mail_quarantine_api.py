@@ -110,11 +110,31 @@ def test_bytes_that_cannot_become_a_message_are_quarantined_not_refused(client, 
 
 
 def test_a_mail_the_domain_refuses_is_quarantined_naming_the_field(client):
-    raw = b"From: buyer@example.com\r\nMessage-ID: <long@example.com>\r\n\r\n" + b"x" * 70_000
+    raw = b"From: buyer@example.com\r\nMessage-ID: <" + b"x" * 600 + b"@example.com>\r\n\r\nWhere is my parcel?"
 
     answer = post_email(client, raw)
 
-    assert answer.status_code == 202 and answer.json()["field"] == "text", answer.text
+    assert answer.status_code == 202 and answer.json()["field"] == "external_thread_id", answer.text
+
+
+def test_a_mail_past_the_text_and_attachment_limits_is_a_message_with_a_note_of_what_was_left_out(client):
+    """Trial ([hardening] hostile run): a 20,000-part mail became a message with 20,000 attachments
+    (the JSON route caps them at 100); a text over the limit was held back instead of taken in."""
+    files = b"".join(
+        b"--B\r\nContent-Type: image/png\r\nContent-Disposition: attachment; filename=p%d.png\r\n\r\nx\r\n" % n
+        for n in range(130)
+    )
+    raw = (b"From: buyer@example.com\r\nMessage-ID: <many@example.com>\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n"
+           b"--B\r\nContent-Type: text/plain\r\n\r\n" + b"y" * 70_000 + b"\r\n" + files + b"--B--\r\n")
+
+    answer = post_email(client, raw)
+
+    assert answer.status_code == 201, answer.text
+    [message] = [e for e in client.get("/v1/events", params={"limit": 1000}).json()["items"]
+                 if e["type"] == "Conversation.InboundMessageReceived" and e["aggregate_id"] == answer.json()["conversation_id"]]
+    assert len(message["data"]["attachments"]) == 100
+    assert message["data"]["text"].endswith("[30 more attachments are not listed]")
+    assert "[the mail's text has 70000 characters" in message["data"]["text"]
 
 
 def test_the_admin_lists_quarantined_mail_and_no_other_role_sees_it(client, mail_keys):

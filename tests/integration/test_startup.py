@@ -47,11 +47,17 @@ def test_a_sqlite_file_in_a_missing_folder_is_named(tmp_path, capsys) -> None:
 
 
 @pytest.mark.parametrize(("keys", "says"), [
-    ('{"acme-key": ', "LEDGERDESK_API_KEYS is a JSON object of keys"),
+    ('{"acme-key": ', "is not a JSON object of keys"),
     ('{"acme key 1": {"tenant": "acme", "actor": "li.na"}}', "without spaces"),
     ('{"clé-secrète": {"tenant": "acme", "actor": "li.na"}}', "printable ASCII"),
     ('{"acme-key-1": {"tenant": "acme|email", "actor": "li.na"}}', "a tenant name has"),
     ('{"acme-key-1": {"tenant": "acme", "actor": "li.na", "role": "boss"}}', "role"),
+    # Hostile run: a key given twice silently kept the last (another tenant's, say); unknown fields
+    # were ignored; an empty object silently made a development key for tenant demo.
+    ('{"acme-key-1": {"tenant": "acme", "actor": "a"}, "acme-key-1": {"tenant": "other", "actor": "b"}}', "given twice"),
+    ('{"acme-key-1": {"tenant": "acme", "actor": "li.na", "rol": "admin"}}', "rol"),
+    ("{}", "holds no key"),
+    ("not json", "is not a JSON object of keys"),
 ])
 def test_bad_key_configuration_is_one_clear_line_that_does_not_print_the_key(tmp_path, monkeypatch, capsys, keys, says) -> None:
     monkeypatch.setenv("LEDGERDESK_API_KEYS", keys)
@@ -66,3 +72,23 @@ def test_help_shows_the_defaults(command) -> None:
                            capture_output=True, text=True, check=True).stdout
     assert "(default: 8000)" in shown if command == "serve" else "(default: 200)" in shown
     assert "(default: None)" not in shown
+
+
+def test_an_in_memory_sqlite_database_is_refused(capsys) -> None:
+    """Hostile run: sqlite:///:memory: started, took commands, and every read-model route was a 500."""
+    err = one_line_failure(["serve", "--database", "sqlite:///:memory:"], capsys)
+    assert "give a file" in err
+
+
+def test_the_librarys_import_time_timezone_variable_changes_nothing(tmp_path) -> None:
+    """Hostile run: TZINFO_TOPIC=nonexistent:tz ended `serve` with a 40-line traceback (eventsourcing
+    reads it when imported)."""
+    import os
+
+    shown = subprocess.run(
+        [sys.executable, "-c", "from ledgerdesk.interfaces.entry import main; raise SystemExit(main())",
+         "projections", "status", "--database", f"sqlite:///{tmp_path}/x.db"],
+        capture_output=True, text=True, env={**os.environ, "TZINFO_TOPIC": "nonexistent:tz"},
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "analytics" in shown.stdout

@@ -444,3 +444,25 @@ def test_a_year_of_daily_measurements_is_fast():
         calendar.business_seconds(start, at)
         calendar.add_business_seconds(at, 8 * HOUR)
     assert perf_counter() - began < 5
+
+
+@pytest.mark.parametrize("zone", ["localtime", "Factory", "posixrules", "right/UTC", "../../etc/passwd"])
+def test_a_zone_is_an_iana_name_not_one_the_host_decides(zone):
+    """Hostile run: "localtime", "posixrules", "Factory" and "right/UTC" were accepted, meaning what the host says."""
+    with pytest.raises(InvalidValue):
+        BusinessCalendar.from_dict({"kind": "business_hours", "timezone": zone, "weekly": {"mon": [["09:00", "18:00"]]}})
+
+
+@pytest.mark.parametrize(("window", "holidays"), [
+    (["09:00\n", "18:00"], []),
+    (["09:00", "18:00"], ["20261231"]),
+    (["09:00", "18:00"], ["2026-W53-4"]),
+    (["09:00", "18:00"], ["0001-01-01"]),
+    (["09:00", "18:00"], ["9999-12-31"]),
+])
+def test_times_and_holidays_are_written_one_way(window, holidays):
+    """Hostile run: "09:00\\n" passed as a time ("$" matches before a trailing newline), and holidays in
+    other ISO spellings or in years 1 and 9999 were taken."""
+    with pytest.raises(InvalidValue):
+        BusinessCalendar.from_dict({"kind": "business_hours", "timezone": "Asia/Shanghai", "weekly": {"mon": [window]},
+                                    "holidays": holidays})
