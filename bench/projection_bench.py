@@ -6,7 +6,7 @@ For each backend, in fresh databases:
 
 1. Rebuild vs read. A log made by `seed_traffic` (realistic tickets, merges, ratings), then
    in separate fresh processes: (a) the reference, reading every event from the store in the
-   projector's batch size through the library's `select_notifications`; (b) `rebuild` of all
+   rebuild's batch size through the library's `select_notifications`; (b) `rebuild` of all
    read models together. Figure: rebuild events/s ÷ read events/s (target ≥ 0.25). The same
    two are run on a log a quarter the size; figure: the rebuild process's peak RSS on the full
    log ÷ on the quarter log (target ≤ 1.2: memory does not grow with the number of events).
@@ -57,8 +57,7 @@ MEASURE = r"""
 import json, resource, sys, time
 from ledgerdesk.interfaces.bootstrap import build_ledger, build_projector, build_read_store
 from ledgerdesk.interfaces.settings import Settings
-from ledgerdesk.projections.projector import DEFAULT_BATCH_SIZE
-from ledgerdesk.projections.rebuild import rebuild
+from ledgerdesk.projections.rebuild import REBUILD_BATCH_SIZE, rebuild
 mode, url = sys.argv[1], sys.argv[2]
 settings = Settings(database_url=url)
 ledger = build_ledger(settings)
@@ -67,7 +66,7 @@ events = 0
 if mode == "read":
     position = 0
     while True:
-        batch = ledger.recorder.select_notifications(start=position, limit=DEFAULT_BATCH_SIZE, inclusive_of_start=False)
+        batch = ledger.recorder.select_notifications(start=position, limit=REBUILD_BATCH_SIZE, inclusive_of_start=False)
         if not batch:
             break
         events += len(batch)

@@ -176,14 +176,17 @@ class Projector:
 
     def position(self, conn: Connection, target: Target, lock: bool) -> tuple[int, int, bool]:
         """The target's generation, its position, and whether any of its tenants are held."""
-        state = self.store.generations(conn, [target.model.name], lock=lock)[target.model.name]
-        generation = state.active if target.generation is None else target.generation
-        return generation, state.position_of(generation), bool(state.held.get(generation))
+        generation, position, held = self.store.position(conn, target.model.name, target.generation, lock=lock)
+        return generation, position, held > 0
 
     def apply_in(self, conn: Connection, notifications: Sequence[Notification], target: Target,
-                 records: _Records | None = None) -> int:
+                 records: _Records | None = None, careful: bool = True) -> int:
         """Applies what the target has not seen yet of `notifications` (in log order), within `conn`,
-        parking what it cannot apply; answers how many log positions it moved on."""
+        parking what it cannot apply; answers how many log positions it moved on.
+
+        `careful=False` applies the batch without savepoints and lets a failure propagate: the
+        caller then rolls the transaction back and applies it again, carefully.
+        """
         if not notifications:
             return 0
         records = records or _Records()
@@ -208,7 +211,10 @@ class Projector:
                 continue
             if not work.is_held(record):
                 pending.append(record)
-        work.apply(pending, by_position)
+        if careful:
+            work.apply(pending, by_position)
+        else:
+            work.run(pending)
         self.store.set_position(conn, model.name, generation, last, moved_at=self.clock())
         return sum(1 for n in notifications if n.id > position)
 
@@ -222,13 +228,32 @@ class Projector:
         applied = 0
         for target in targets:
             try:
-                with self.store.writing() as conn:
-                    applied = max(applied, self.apply_in(conn, notifications, target, records))
+                applied = max(applied, self._apply_to(notifications, target, records))
             except Exception as error:
                 if on_error is None:
                     raise
                 on_error(target, error)
         return applied
+
+    def _apply_to(self, notifications: Sequence[Notification], target: Target, records: _Records) -> int:
+        wanted = target.model.event_types
+        if not any(event_type(n.topic) in wanted for n in notifications):
+            # Nothing of the batch is for this model: one statement moves it on (the batch is all
+            # the log holds from just before its first event to its last).
+            if self.store.skip_to(target.model.name, target.generation, notifications[0].id - 1, notifications[-1].id,
+                                  self.clock()):
+                return len(notifications)
+        # Most batches apply cleanly: first without savepoints (two round trips fewer on PostgreSQL);
+        # only a batch with an event at fault is applied again, carefully, to park it.
+        try:
+            with self.store.writing() as conn:
+                return self.apply_in(conn, notifications, target, records, careful=False)
+        except Exception as error:
+            cause = error.error if isinstance(error, ApplyFailed) else error
+            if not is_events_fault(cause):
+                raise cause from None
+        with self.store.writing() as conn:
+            return self.apply_in(conn, notifications, target, records, careful=True)
 
     def lowest_position(self, targets: Sequence[Target]) -> int:
         with self.store.reading() as conn:
@@ -236,11 +261,12 @@ class Projector:
 
     def catch_up(self, targets: Sequence[Target] | None = None, until: int | None = None,
                  progress: Callable[[int, int], None] | None = None,
-                 on_error: Callable[[Target, Exception], None] | None = None) -> int:
+                 on_error: Callable[[Target, Exception], None] | None = None, batch_size: int | None = None) -> int:
         """Applies the log up to its head (or `until`); answers how many events were applied.
 
         `progress(position, events)` is called after each batch. With `on_error`, a target that
         fails is reported there and left out of the rest of this catch-up; the others go on.
+        `batch_size` overrides the projector's (a rebuild reads in larger batches).
         """
         targets = list(targets if targets is not None else [Target(m) for m in self.models])
         if not targets:
@@ -259,7 +285,7 @@ class Projector:
             if not live:
                 break
             notifications = self.log.select_notifications(
-                start=position, limit=self.batch_size, stop=until, inclusive_of_start=False
+                start=position, limit=batch_size or self.batch_size, stop=until, inclusive_of_start=False
             )
             if not notifications:
                 break
