@@ -9,11 +9,13 @@ from .timeline.projection import CustomerTimeline
 
 
 def all_read_models() -> list[ReadModel]:
+    """In the order a batch is applied, each in its own transactions: the inbox first, since agents
+    wait on it, the reports last."""
     return [
-        SupportAnalytics(),
-        CustomerTimeline(),
         TicketInbox(),
+        CustomerTimeline(),
         MailQuarantine(),
+        SupportAnalytics(),
     ]
 
 
