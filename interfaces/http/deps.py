@@ -33,7 +33,7 @@ from ledgerdesk.interfaces.settings import ApiKey, Role
 from ledgerdesk.projections.store import ReadStore
 from ledgerdesk.projections.tracking import ReadModelTracking
 
-from .inputs import MAX_POSITION, refuse_control_characters
+from .inputs import MAX_POSITION, Digits, refuse_control_characters
 from .read_model_position import STATE_KEY as READ_MODEL_POSITION
 
 ACTOR_KIND_OF_ROLE = {Role.INTEGRATOR: ActorKind.INTEGRATOR, Role.AGENT: ActorKind.AGENT, Role.ADMIN: ActorKind.AGENT}
@@ -194,6 +194,7 @@ def read_model(name: str) -> Any:
         request: Request,
         min_position: Annotated[
             int | None,
+            Digits,
             Query(ge=0, le=MAX_POSITION, description="wait (up to 2 s) until the read model has applied the log up to here"),
         ] = None,
     ) -> ReadStore:

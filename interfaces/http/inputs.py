@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from datetime import date, datetime, timezone
 from typing import Any
 
+from pydantic import BeforeValidator
+
 from ledgerdesk.domain.errors import InvalidValue
 
 # Log positions and aggregate versions are 64-bit signed integers in both backends.
@@ -26,6 +28,20 @@ LATEST_DAY = date(2099, 12, 31)
 # When a message may say it was sent.
 EARLIEST_INSTANT = datetime(1970, 1, 1, tzinfo=timezone.utc)
 LATEST_INSTANT = datetime(2100, 1, 1, tzinfo=timezone.utc)
+
+_INTEGER = re.compile(r"-?[0-9]{1,30}")
+
+
+def _written_in_digits(value: Any) -> Any:
+    # Query values arrive as text; pydantic would take "1.0" or "1e3" as an integer, which the
+    # document (type: integer) does not allow, so they are refused before it converts them.
+    if isinstance(value, str) and not _INTEGER.fullmatch(value):
+        raise ValueError("an integer written in digits, e.g. 100")
+    return value
+
+
+# For every integer query parameter: Annotated[int, Digits, Query(...)].
+Digits = BeforeValidator(_written_in_digits)
 
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 

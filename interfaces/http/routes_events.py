@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 
 from . import schemas as s
 from .deps import LedgerDep, ReaderDep
-from .inputs import MAX_POSITION
+from .inputs import Digits, MAX_POSITION
 from .problems import problem_responses
 from .responses import PlainJSON
 
@@ -25,7 +25,7 @@ router = APIRouter(prefix="/v1", tags=["events"])
 def events(
     caller: ReaderDep,
     ledger: LedgerDep,
-    after: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    after: Annotated[int, Digits, Query(ge=0, le=MAX_POSITION)] = 0,
+    limit: Annotated[int, Digits, Query(ge=1, le=1000)] = 100,
 ) -> PlainJSON:
     return PlainJSON(ledger.feed(caller.tenant, after, limit))

@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from ledgerdesk.projections.status import status
 
+from .inputs import Digits
 from .deps import RuntimeDep
 from .problems import problem_responses
 from .responses import PlainJSON
@@ -48,7 +49,7 @@ async def healthz() -> PlainJSON:
     "in their own process (LEDGERDESK_PROJECTIONS=external) the read models count only when `max_lag` is given. "
     "`?max_lag=0` waits for read models wholly caught up, as a script that queries right after seeding wants.",
 )
-def readyz(runtime: RuntimeDep, max_lag: Annotated[int | None, Query(ge=0, le=2**62)] = None) -> PlainJSON:
+def readyz(runtime: RuntimeDep, max_lag: Annotated[int | None, Digits, Query(ge=0, le=2**62)] = None) -> PlainJSON:
     # With the projections in their own process (`ledgerdesk project`), this process serves
     # commands whatever their lag: only a caller's explicit max_lag makes it count.
     judged = max_lag is not None or runtime.follower is not None

@@ -15,6 +15,7 @@ from ledgerdesk.domain.ticket_values import Category, Priority, TicketStatus
 from ledgerdesk.projections.inbox import queries as inbox_queries
 from ledgerdesk.projections.store import ReadStore
 
+from .inputs import Digits
 from .deps import ClockDep, ReaderDep, read_model
 from .problems import problem_responses
 from .responses import PlainJSON
@@ -92,7 +93,7 @@ def list_inbox(
     category: Values = None,
     tag: Values = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=inbox_queries.MAX_LIMIT)] = inbox_queries.DEFAULT_LIMIT,
+    limit: Annotated[int, Digits, Query(ge=1, le=inbox_queries.MAX_LIMIT)] = inbox_queries.DEFAULT_LIMIT,
 ) -> PlainJSON:
     filters = {"status": status, "priority": priority, "channel": channel, "language": language, "category": category, "tag": tag}
     page = inbox_queries.inbox(

@@ -18,7 +18,7 @@ from ledgerdesk.projections.store import ReadStore
 
 from ..mail_intake import retry_quarantined_mail
 from .deps import Caller, CallerDep, LedgerDep, get_principal, read_model
-from .inputs import MAX_POSITION
+from .inputs import Digits, MAX_POSITION
 from .problems import problem_responses
 from .responses import PlainJSON, command_answer
 
@@ -123,8 +123,8 @@ def list_quarantined_mail(
     admin: AdminDep,
     store: QuarantineStore,
     status: Literal["held", "released"] | None = None,
-    before: Annotated[int | None, Query(ge=1, le=MAX_POSITION)] = None,
-    limit: Annotated[int, Query(ge=1, le=q.MAX_LIMIT)] = q.DEFAULT_LIMIT,
+    before: Annotated[int | None, Digits, Query(ge=1, le=MAX_POSITION)] = None,
+    limit: Annotated[int, Digits, Query(ge=1, le=q.MAX_LIMIT)] = q.DEFAULT_LIMIT,
 ) -> PlainJSON:
     return PlainJSON(q.quarantined_mail_list(store, admin.tenant, status, before, limit))
 

@@ -12,7 +12,7 @@ from ledgerdesk.domain.sla_policy import SlaPolicy, targets_in_minutes_and_secon
 from . import schemas as s
 from . import sla_policy_schemas as p
 from .deps import CallerDep, LedgerDep, ReaderDep
-from .inputs import MAX_VERSION
+from .inputs import Digits, MAX_VERSION
 from .problems import problem_responses
 from .responses import PlainJSON, command_answer
 
@@ -62,8 +62,8 @@ def get_history(
     policy_id: UUID,
     caller: ReaderDep,
     ledger: LedgerDep,
-    after_version: Annotated[int, Query(ge=0, le=MAX_VERSION)] = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    after_version: Annotated[int, Digits, Query(ge=0, le=MAX_VERSION)] = 0,
+    limit: Annotated[int, Digits, Query(ge=1, le=1000)] = 100,
 ) -> PlainJSON:
     return PlainJSON(ledger.history(caller.tenant, SlaPolicy, policy_id, after_version, limit, "policy_id"))
 
@@ -91,7 +91,7 @@ def retire(
     policy_id: UUID,
     caller: CallerDep,
     ledger: LedgerDep,
-    expected_version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
+    expected_version: Annotated[int | None, Digits, Query(ge=1, le=MAX_VERSION)] = None,
     reason: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> PlainJSON:
     command = c.RetireSlaPolicy(caller.context(reason), policy_id, expected_version=expected_version)

@@ -12,7 +12,7 @@ from ledgerdesk.domain.ticket import Ticket
 
 from . import schemas as s
 from .deps import CallerDep, LedgerDep, ReaderDep
-from .inputs import MAX_VERSION
+from .inputs import Digits, MAX_VERSION
 from .problems import problem_responses
 from .responses import PlainJSON, command_answer
 from .views import ticket_view
@@ -60,8 +60,8 @@ def get_history(
     ticket_id: UUID,
     caller: ReaderDep,
     ledger: LedgerDep,
-    after_version: Annotated[int, Query(ge=0, le=MAX_VERSION)] = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    after_version: Annotated[int, Digits, Query(ge=0, le=MAX_VERSION)] = 0,
+    limit: Annotated[int, Digits, Query(ge=1, le=1000)] = 100,
 ) -> PlainJSON:
     return PlainJSON(ledger.history(caller.tenant, Ticket, ticket_id, after_version, limit, "ticket_id"))
 
@@ -92,7 +92,7 @@ def unassign(
     ticket_id: UUID,
     caller: CallerDep,
     ledger: LedgerDep,
-    expected_version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
+    expected_version: Annotated[int | None, Digits, Query(ge=1, le=MAX_VERSION)] = None,
     reason: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> PlainJSON:
     return _run(ledger, c.UnassignTicket(caller.context(reason), ticket_id, expected_version=expected_version))

@@ -19,6 +19,7 @@ from ledgerdesk.domain.identity import IdentityKind
 from ledgerdesk.projections.timeline import queries as q
 from ledgerdesk.projections.store import ReadStore
 
+from .inputs import Digits
 from .deps import ReaderDep, RuntimeDep, read_model
 from .problems import problem_responses
 from .responses import PlainJSON
@@ -126,7 +127,7 @@ def customer_timeline(
     caller: ReaderDep,
     store: TimelineStore,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=q.MAX_LIMIT)] = q.DEFAULT_LIMIT,
+    limit: Annotated[int, Digits, Query(ge=1, le=q.MAX_LIMIT)] = q.DEFAULT_LIMIT,
 ) -> PlainJSON:
     page: dict[str, Any] | None = q.customer_timeline(store, caller.tenant, customer_id, cursor or None, limit)
     if page is None:
