@@ -10,7 +10,7 @@ For each backend, in fresh databases:
    read models together. Figure: rebuild events/s ÷ read events/s (target ≥ 0.25). The same
    two are run on a log a quarter the size; figure: the rebuild process's peak RSS on the full
    log ÷ on the quarter log (target ≤ 1.2: memory does not grow with the number of events).
-2. Command to read model. `ledgerdesk serve` (SQLite: projections in-process; PostgreSQL:
+2. Command to read model. `ledgerdesk serve` (SQLite: as shipped, its child projector; PostgreSQL:
    `LEDGERDESK_PROJECTIONS=external` plus a `ledgerdesk project` process), 16 client threads
    sending 1,000 first messages of new threads (each opens a ticket that enters the inbox).
    A watcher in this process reads the inbox read model's committed position from the
@@ -43,6 +43,8 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+
+from ledgerdesk.interfaces.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from http_bench import API_KEY, API_KEYS_ENV, PROJECT_DIR, RawClient, Server, log, percentile, timed  # noqa: E402
@@ -157,7 +159,7 @@ class PositionWatcher(threading.Thread):
 
 def start_server(backend: str, url: str, workdir: Path, tag: str, external: bool) -> list[Server]:
     env = {**os.environ, "LEDGERDESK_API_KEYS": json.dumps({API_KEY: {"tenant": "bench", "actor": "bench-integrator", "role": "admin"}}),
-           "LEDGERDESK_DATABASE_URL": url, "LEDGERDESK_PROJECTIONS": "external" if external else "inline"}
+           "LEDGERDESK_DATABASE_URL": url, "LEDGERDESK_PROJECTIONS": "external" if external else "process"}
     exe = str(Path(sys.executable).parent / "ledgerdesk")
     servers = []
     if external:
@@ -185,7 +187,8 @@ def delay_figures(backend: str, workdir: Path, admin_url: str, made: list[str], 
     external = backend == "postgres"
     servers = start_server(backend, url, workdir, f"{backend}-delay", external)
     api = servers[-1]
-    watcher = PositionWatcher(backend, url)
+    # On SQLite the read models have a file of their own beside the events' (Settings.read_model_url).
+    watcher = PositionWatcher(backend, Settings(database_url=url).read_model_url().replace("postgresql+psycopg", "postgresql"))
     watcher.start()
     results: list[tuple[float, int, str]] = []  # (2xx time, position, ticket id)
     failures: list[str] = []
@@ -207,7 +210,7 @@ def delay_figures(backend: str, workdir: Path, admin_url: str, made: list[str], 
         client.close()
 
     log(f"[{backend}] command to inbox: {commands} intake commands at {clients} clients"
-        + (" (projection in its own process)" if external else " (projections in the serving process)"))
+        + (" (`ledgerdesk project` in its own process)" if external else " (serve as shipped: its child projector)"))
     threads = [threading.Thread(target=client_loop, args=(n,)) for n in range(clients)]
     for t in threads:
         t.start()

@@ -5,6 +5,7 @@ import gc
 import json
 import secrets
 from dataclasses import dataclass
+from typing import Protocol
 
 import psycopg
 
@@ -17,6 +18,7 @@ from ledgerdesk.projections.projector import Projector
 from ledgerdesk.projections.store import ReadStore
 
 from .language_detection import LangidDetector
+from .projector_process import ProjectorProcess
 from .settings import ApiKey, Role, Settings
 
 # Any fixed 64-bit key, the same in every process: it names "creating ledgerdesk's tables".
@@ -59,13 +61,22 @@ def build_projector(ledger: Ledger, store: ReadStore) -> Projector:
     return Projector(store, ledger.recorder, all_read_models())
 
 
+class ReadSide(Protocol):
+    """What keeps this process's read models following the log: a thread, or a child process."""
+
+    def start(self) -> None: ...
+    def wake(self, position: int | None = None) -> None: ...
+    def stop(self) -> None: ...
+
+
 @dataclass
 class Runtime:
     """What one process serves with: the write side, the read side, and how the two are joined.
 
-    In the embedded default the follower runs the projections in this process, woken after each
-    command's append; with projections external (`ledgerdesk project` runs them) there is none.
-    Read routes take their clock and phone region from here, not from the write side.
+    In the embedded default a child process projects (interfaces/projector_process.py), woken
+    after each command's append; `inline`, a thread of this process; with projections external
+    (`ledgerdesk project` runs them) there is none. Either way this process reads the read
+    models. Read routes take their clock and phone region from here, not from the write side.
     """
 
     settings: Settings
@@ -73,7 +84,7 @@ class Runtime:
     clock: Clock = system_clock
     read_store: ReadStore | None = None
     projector: Projector | None = None
-    follower: Follower | None = None
+    follower: ReadSide | None = None
 
     @property
     def default_phone_region(self) -> str | None:
@@ -90,13 +101,23 @@ class Runtime:
             self.ledger.on_appended.remove(self.follower.wake)
 
 
+def build_follower(ledger: Ledger, store: ReadStore, settings: Settings) -> Follower:
+    return Follower(
+        build_projector(ledger, store),
+        fallback_wake_seconds=settings.projection_fallback_wake_seconds,
+        interval_seconds=settings.projection_interval_seconds,
+    )
+
+
 def build_runtime(settings: Settings, clock: Clock = system_clock) -> Runtime:
     ledger = build_ledger(settings, clock)
     read_store = build_read_store(settings)
     projector = build_projector(ledger, read_store)
-    follower = None
+    follower: ReadSide | None = None
     if settings.projections == "inline":
-        follower = Follower(build_projector(ledger, read_store), fallback_wake_seconds=settings.projection_fallback_wake_seconds)
+        follower = build_follower(ledger, read_store, settings)
+    elif settings.projections == "process":
+        follower = ProjectorProcess(settings)
     return Runtime(settings, ledger, clock, read_store, projector, follower)
 
 

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import threading
 from uuid import UUID
 
 from ledgerdesk.application.ledger import Ledger
+from ledgerdesk.projections.follower import Follower
 from ledgerdesk.projections.projector import Projector
 from ledgerdesk.projections.read_model import ReadModel
 from ledgerdesk.projections.status import status
 
 from . import mail_quarantine_cli
-from .bootstrap import build_ledger, build_projector, build_read_store, build_runtime, ensure_dev_key, tune_garbage_collector
+from .bootstrap import (
+    build_follower, build_ledger, build_projector, build_read_store, build_runtime, ensure_dev_key, tune_garbage_collector,
+)
 from .preflight import StartupError, check_database, load_settings
 from .settings import Settings
 
@@ -37,7 +42,7 @@ def serve(args: argparse.Namespace) -> int:
         print(f"ledgerdesk: no LEDGERDESK_API_KEYS set; a development key for tenant 'demo' is kept in {settings.dev_key_path()}:")
         print(f'  curl -H "Authorization: Bearer {dev_key}" http://{args.host}:{args.port}/v1/inbox')
     print(f"ledgerdesk: events in {settings.database_url}; API on http://{args.host}:{args.port} (docs at /docs)", flush=True)
-    if runtime.follower is None:
+    if settings.projections == "external":
         print("ledgerdesk: LEDGERDESK_PROJECTIONS=external: run `ledgerdesk project` to keep the read models up to date")
     app = create_app(runtime)
     tune_garbage_collector()
@@ -85,20 +90,27 @@ def project(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from ledgerdesk.projections.follower import Follower
-
     settings = _settings(args)
     ledger = build_ledger(settings)
-    projector = build_projector(ledger, build_read_store(settings))
+    follower = build_follower(ledger, build_read_store(settings), settings)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    follower = Follower(projector, fallback_wake_seconds=settings.projection_fallback_wake_seconds)
+    if args.wake_on_stdin:
+        threading.Thread(target=_wake_on_input, args=(follower, stop), name="ledgerdesk-wake", daemon=True).start()
     follower.start()
-    print(f"ledgerdesk: projecting {', '.join(m.name for m in projector.models)} from {settings.database_url}", flush=True)
+    print(f"ledgerdesk: projecting {', '.join(m.name for m in follower.projector.models)} into {settings.read_model_url()}",
+          flush=True)
     stop.wait()
     follower.stop()
     return 0
+
+
+def _wake_on_input(follower: Follower, stop: threading.Event) -> None:
+    """`serve`'s child projector: each write to stdin is a wake-up; its end means `serve` is gone."""
+    while os.read(sys.stdin.fileno(), 4096):
+        follower.wake()
+    stop.set()
 
 
 def projections_status(args: argparse.Namespace) -> int:
@@ -250,6 +262,7 @@ def parser() -> argparse.ArgumentParser:
 
     j = sub.add_parser("project", formatter_class=SHOWN_DEFAULTS, help="keep the read models following the log (a projection process)")
     j.add_argument("--database", **database)
+    j.add_argument("--wake-on-stdin", action="store_true", help=argparse.SUPPRESS)  # how `serve` runs its child projector
     j.set_defaults(func=project)
 
     ps = sub.add_parser("projections", formatter_class=SHOWN_DEFAULTS, help="read models: status, rebuild, verify, parked events and their retry")

@@ -69,9 +69,15 @@ class Settings(BaseSettings):
     postgres_pool_size: int = 10
     # Commands are CPU-bound Python: more threads than about two per core only queue for the
     # GIL, and lengthen the time a writer holds the database's write lock (bench/README.md).
-    # "inline": the API process runs the projections itself (the embedded default).
-    # "external": `ledgerdesk project` runs them in their own process(es); the API only reads.
-    projections: Literal["inline", "external"] = "inline"
+    # Where the read models are projected (they are always read by the API process):
+    # "process" (the default): `serve` runs `ledgerdesk project` as a child process of its own,
+    #   woken after each command, so projecting takes no time from the request threads' GIL;
+    # "inline": a thread of the API process (one process only; the tests' choice);
+    # "external": `ledgerdesk project` is run separately (production: beside stateless API processes).
+    projections: Literal["process", "inline", "external"] = "process"
+    # While commands keep coming, a projector takes a batch at most this often, so a batch's
+    # fixed cost is shared by the commands of the interval; after a quiet spell it starts at once.
+    projection_interval_seconds: float = Field(default=0.025, ge=0, le=10)
     # How long a projector sleeps when nothing woke it: a backstop for writers it cannot hear
     # (another process on the same SQLite file); on PostgreSQL NOTIFY wakes it at once.
     projection_fallback_wake_seconds: float = Field(default=2.0, gt=0)
@@ -127,7 +133,7 @@ class Settings(BaseSettings):
         if url.scheme == "sqlite":
             path = self.database_url[len("sqlite:///") :]
             if not path or path == ":memory:" or path.startswith("file:"):
-                # The read models live in the same file, opened by their own connections: it must be a file.
+                # Other connections and processes open the log by its name: it must be a file.
                 raise ValueError("LEDGERDESK_DATABASE_URL: give a file, e.g. sqlite:///./ledgerdesk.db")
             return {**common, "PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": path, "SQLITE_LOCK_TIMEOUT": "30"}
         if url.scheme in ("postgresql", "postgres", "postgresql+psycopg"):
@@ -156,10 +162,16 @@ class Settings(BaseSettings):
         raise ValueError(f"LEDGERDESK_DATABASE_URL: unsupported scheme {url.scheme!r} (sqlite:/// or postgresql://)")
 
     def read_model_url(self) -> str:
-        """The same database as the events, in SQLAlchemy's spelling: read models live beside the log."""
+        """Where the read models live, in SQLAlchemy's spelling.
+
+        PostgreSQL: the events' database. SQLite: a file of their own beside the events' file
+        (`ledgerdesk.db` -> `ledgerdesk.read.db`), since SQLite has one write lock per file: a
+        projector writing there never makes a command wait, nor waits for one.
+        """
         env = self.eventsourcing_env()
         if env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
-            return "sqlite:///" + env["SQLITE_DBNAME"]
+            events = Path(env["SQLITE_DBNAME"])
+            return "sqlite:///" + str(events.with_name(f"{events.stem}.read{events.suffix}"))
         user = quote(env["POSTGRES_USER"], safe="")
         password = (":" + quote(env["POSTGRES_PASSWORD"], safe="")) if env["POSTGRES_PASSWORD"] else ""
         return f"postgresql+psycopg://{user}{password}@{env['POSTGRES_HOST']}:{env['POSTGRES_PORT']}/{env['POSTGRES_DBNAME']}"
