@@ -31,6 +31,7 @@ from ledgerdesk.domain.ticket import Ticket
 from . import commands as c
 from .errors import ConcurrencyConflict, IdempotencyKeyReused, NotFound
 from .event_views import describe
+from .group_commit import GroupCommit
 from .intake import intake_answer, receive_inbound_message
 from .log_positions import position_of
 from .mail_quarantine import release_quarantined_mail
@@ -109,6 +110,7 @@ class Ledger(Application):
         # in-process projector). A listener must be quick; one that raises is logged, and the
         # command, already stored, still answers its success.
         self.on_appended: list[Callable[[int], None]] = []
+        self.group_commit = GroupCommit(self.recorder.insert_events)
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         """Exactly the settings given (interfaces/settings.py builds them all from ours).
@@ -161,12 +163,13 @@ class Ledger(Application):
 
         The same as `Application.save` without its runtime-protocol checks of each object,
         which cost more than the insert's own Python work (this app takes no snapshots, so
-        save's other steps do nothing here). Once the insert returned the command is stored:
+        save's other steps do nothing here), and grouped with other commands' appends when
+        they queue for the log together (group_commit.py). Once the insert returned the command is stored:
         nothing after it may fail the command, or a client told "failed" would apply it twice.
         """
         events = [event for aggregate in aggregates for event in aggregate.collect_events()]
-        recordings = self.events.put(events)
-        position = recordings[-1].notification.id
+        # Mapped here, in the command's own thread; stored with whatever else queued for the log.
+        position = self.group_commit.append([self.mapper.to_stored_event(event) for event in events])[-1]
         try:
             self._cache(aggregates)
         except Exception:

@@ -362,3 +362,74 @@ def test_commands_without_expected_version_all_land_under_contention(ledger: Led
     assert after.version == start + threads * notes_each
     assert sorted(versions) == list(range(start + 1, after.version + 1))
     assert types_in(full_history(ledger, tenant, Ticket, ticket.id))["Ticket.NoteAdded"] == threads * notes_each
+
+
+# -- 6. grouped writes --------------------------------------------------------------------------
+
+
+def test_a_group_of_commands_with_a_conflict_gives_each_the_answer_it_would_get_alone(ledger: Ledger) -> None:
+    """Commands queued behind one write are stored as one group (issue 9). Two of them write the
+    same ticket version, one with expected_version, and two carry Idempotency-Keys: the group's
+    insert conflicts, each command is then stored alone and answers as if it had come alone."""
+    tenant = random_ref("tenant-")
+    busy, other, contested = (open_ticket(ledger, tenant) for _ in range(3))
+    group = ledger.group_commit
+    sizes: list[int] = []
+    release = threading.Event()
+    insert = group.insert
+
+    def first_holds_the_lock(events):  # type: ignore[no-untyped-def]
+        sizes.append(len(events))
+        if len(sizes) == 1:
+            release.wait(JOIN_TIMEOUT)  # the write in progress that the others queue behind
+        return insert(events)
+
+    group.insert = first_holds_the_lock
+    keyed = str(uuid4())
+    calls = [
+        lambda: ledger.execute(AddInternalNote(context(tenant), busy.id, text="holds the lock")),
+        lambda: ledger.execute(AddInternalNote(context(tenant), contested.id, text="note one")),
+        lambda: ledger.execute(AddInternalNote(context(tenant), contested.id, text="note two")),
+        lambda: ledger.execute(ChangeTicketPriority(context(tenant), contested.id, priority=Priority.HIGH,
+                                                    expected_version=contested.version)),
+        lambda: ledger.execute(ReplyToTicket(context(tenant, keyed, idempotent=True), other.id, text="on its way")),
+        lambda: ledger.execute(inbound(tenant)),
+    ]
+    def answer(call: Callable[[], Any]) -> Any:
+        try:
+            return call()
+        except Exception as error:  # noqa: BLE001 - the test inspects what each command got
+            return error
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        first = pool.submit(answer, calls[0])
+        while not sizes:
+            time.sleep(0.001)
+        rest = [pool.submit(answer, call) for call in calls[1:]]
+        deadline = time.monotonic() + JOIN_TIMEOUT
+        while len(group._queue) < len(rest) and time.monotonic() < deadline:
+            time.sleep(0.001)
+        release.set()
+        answers = [first.result(JOIN_TIMEOUT)] + [f.result(JOIN_TIMEOUT) for f in rest]
+    group.insert = insert
+
+    assert sizes[1] > max(sizes[2:], default=0)  # one insert for the whole group, then one each
+    notes, priority = answers[1:3], answers[3]
+    assert all(isinstance(a, Outcome) for a in notes), notes
+    # The priority change named a version that a note may have moved on: a conflict only if it did.
+    history = full_history(ledger, tenant, Ticket, contested.id)
+    assert types_in(history)["Ticket.NoteAdded"] == 2
+    if isinstance(priority, VersionConflict):  # as alone, behind a note that got there first
+        assert types_in(history)["Ticket.PriorityChanged"] == 0
+    else:
+        assert isinstance(priority, Outcome)
+        assert types_in(history)["Ticket.PriorityChanged"] == 1
+    assert [h["version"] for h in history] == list(range(1, len(history) + 1))
+    # Each answer's position is that of its own last event, and an Idempotency-Key replays it.
+    replay = ledger.execute(ReplyToTicket(context(tenant, keyed, idempotent=True), other.id, text="on its way"))
+    assert replay.replayed and replay.position == answers[4].position
+    assert types_in(full_history(ledger, tenant, Ticket, other.id))["Ticket.ReplySent"] == 1
+    positions = [a.position for a in answers if isinstance(a, Outcome)]
+    assert len(set(positions)) == len(positions)
+    feed = ledger.feed(tenant, 0, 1000)["items"]
+    assert [i["position"] for i in feed] == sorted({i["position"] for i in feed})
