@@ -60,6 +60,7 @@ TARGET_RATIO = 0.5  # our commands/s ÷ Reference A's requests/s
 TARGET_TAIL = 4.0  # our p99 ÷ p50
 TARGET_HISTORY_P99_MS = 20.0  # a 500-event ticket's history
 TARGET_RSS_GROWTH = 0.20  # soak RSS growth from 10% to 100% of the run
+TARGET_READ_SIDE_SHARE = 0.8  # commands/s with the read side running ÷ the same build without it
 TARGET_CLIENT_HEADROOM = 2.0  # client ceiling (GET /ping) ÷ our commands/s: a bench sanity check
 
 
@@ -464,6 +465,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _process_cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:  # gone meanwhile
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_of(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
 class Server:
     """A uvicorn server in its own process (and session), its output in a log file."""
 
@@ -505,9 +521,8 @@ class Server:
         raise RuntimeError(f"{self.name} did not answer /openapi.json within {timeout:.0f} s:\n{self.log_tail()}")
 
     def cpu_seconds(self) -> float:
-        """utime + stime of the server process (all its threads), from /proc/PID/stat."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """utime + stime of the server process and its child processes (a child projector), from /proc."""
+        return sum(_process_cpu_seconds(pid) for pid in [self.pid, *_children_of(self.pid)])
 
     def rss_kib(self) -> int:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
@@ -542,21 +557,30 @@ class Databases:
     created: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        tag = uuid.uuid4().hex[:8]
+        tag = self.tag = uuid.uuid4().hex[:8]
         if self.backend == "sqlite":
-            self.ledgerdesk = f"sqlite:///{self.workdir}/ledgerdesk.db"
             self.reference_a = f"sqlite:///{self.workdir}/reference_a.db"
             self.reference_b = f"sqlite:///{self.workdir}/reference_b.db"
             return
         base = self.admin_url.rsplit("/", 1)[0]
         urls = []
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            for role in ("ld", "ra", "rb"):
+            for role in ("ra", "rb"):
                 name = f"ldbench_{tag}_{role}"
                 conn.execute(f"CREATE DATABASE {name}")
                 self.created.append(name)
                 urls.append(f"{base}/{name}")
-        self.ledgerdesk, self.reference_a, self.reference_b = urls
+        self.reference_a, self.reference_b = urls
+
+    def ledgerdesk_for(self, mode: str) -> str:
+        """A fresh ledgerdesk database for each way of running it, so each starts from the same empty log."""
+        if self.backend == "sqlite":
+            return f"sqlite:///{self.workdir}/ledgerdesk-{mode}.db"
+        name = f"ldbench_{self.tag}_ld_{mode}"
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        self.created.append(name)
+        return f"{self.admin_url.rsplit('/', 1)[0]}/{name}"
 
     def drop(self) -> None:
         if not self.created:
@@ -749,6 +773,14 @@ class Row:
     ok: bool | None
 
 
+# Where `serve`'s read models are projected (LEDGERDESK_PROJECTIONS): as shipped first.
+MODE_LABELS = {
+    "process": "read side as shipped (child projector)",
+    "inline": "read side in the API process (a thread)",
+    "external": "no read side (LEDGERDESK_PROJECTIONS=external)",
+}
+
+
 def bench_backend(backend: str, args: argparse.Namespace, workdir: Path, rows: list[Row]) -> None:
     log(f"\n=== {backend} ===")
     databases = Databases(backend, workdir, args.postgres_url)
@@ -758,15 +790,10 @@ def bench_backend(backend: str, args: argparse.Namespace, workdir: Path, rows: l
         log(f"  {ref_b.line('tx')}")
 
         python = sys.executable
-        ledgerdesk_bin = shutil.which("ledgerdesk") or str(Path(python).with_name("ledgerdesk"))
-        env = {**os.environ, "LEDGERDESK_API_KEYS": API_KEYS_ENV, "LEDGERDESK_DATABASE_URL": databases.ledgerdesk}
         ref = Server("reference A", [python, str(BENCH_DIR / "reference_app.py"), "{port}", databases.reference_a],
                      dict(os.environ), workdir / f"reference_a-{backend}.log")  # fmt: skip
-        ours = Server("ledgerdesk", [ledgerdesk_bin, "serve", "--host", HOST, "--port", "{port}"],
-                      env, workdir / f"ledgerdesk-{backend}.log")  # fmt: skip
-        for server in (ref, ours):
-            servers.append(server.start())
-        log(f"  servers up: ledgerdesk pid {ours.pid} on :{ours.port}, reference A pid {ref.pid} on :{ref.port}")
+        servers.append(ref.start())
+        log(f"  reference A pid {ref.pid} on :{ref.port}")
 
         # What the load generator can push at all, against a trivial endpoint.
         ceiling = {}
@@ -775,61 +802,91 @@ def bench_backend(backend: str, args: argparse.Namespace, workdir: Path, rows: l
                              duration=args.ping_duration, server=ref)  # fmt: skip
             ceiling[n] = ping.rate
             log(f"  {ping.line('req')}")
-
-        # Warm both servers up (imports, caches, pools) and give every client some tickets.
         most = max(args.clients)
-        mixes = [TicketMix(worker=i, run_tag=uuid.uuid4().hex[:6]) for i in range(most)]
         run_phase("warm-up: reference A", ref.url, [InsertMix(i) for i in range(most)], most, args.client,
                   duration=args.warmup / 2)  # fmt: skip
-        run_phase("warm-up: ledgerdesk mix", ours.url, mixes, most, args.client, duration=args.warmup)
 
-        for n in args.clients:
-            # Slices of Reference A and ledgerdesk alternate, so both see the same background noise.
-            ref_parts, our_parts = [], []
-            for _ in range(args.rounds):
-                ref_parts.append(run_phase("reference A: INSERT over HTTP", ref.url, [InsertMix(i) for i in range(n)], n,
-                                           args.client, duration=args.duration / args.rounds, server=ref))  # fmt: skip
-                our_parts.append(run_phase("ledgerdesk: command mix", ours.url, mixes, n, args.client,
-                                           duration=args.duration / args.rounds, server=ours))  # fmt: skip
-            ref_a, mix = PhaseResult.merge(ref_parts), PhaseResult.merge(our_parts)
-            log(f"  {ref_a.line('req')}")
-            for line in ref_a.error_report():
-                log(line)
-            log(f"  {mix.line('cmd')}")
-            log(mix.by_kind())
-            for line in mix.error_report():
-                log(line)
-
-            ratio = mix.rate / ref_a.rate if ref_a.rate else float("nan")
-            headroom = ceiling[n] / mix.rate if mix.rate else float("nan")
-            rows.append(Row(backend, f"cmd/s ÷ ref A req/s @{n}", f"{ratio:.2f} ({mix.rate:.0f}/{ref_a.rate:.0f})",
-                            f">= {TARGET_RATIO}", ratio >= TARGET_RATIO))  # fmt: skip
-            rows.append(Row(backend, f"p99/p50 @{n}", f"{mix.tail:.1f} ({mix.p99_ms:.1f}/{mix.p50_ms:.1f} ms)",
-                            f"<= {TARGET_TAIL:.0f}", mix.tail <= TARGET_TAIL))  # fmt: skip
-            rows.append(Row(backend, f"non-2xx answers @{n}", str(len(mix.errors)), "0", not mix.errors))
-            rows.append(Row(backend, f"client headroom @{n} (ping ÷ cmd/s)", f"{headroom:.1f}",
-                            f">= {TARGET_CLIENT_HEADROOM:.0f}", headroom >= TARGET_CLIENT_HEADROOM))  # fmt: skip
-            rows.append(Row(backend, f"ref A p99/p50 @{n}", f"{ref_a.tail:.1f}", "-", None))
-            rows.append(Row(backend, f"server CPU/req: ours ÷ ref A @{n}",
-                            f"{mix.server_cpu_ms / ref_a.server_cpu_ms:.1f} ({mix.server_cpu_ms:.2f}/{ref_a.server_cpu_ms:.2f} ms)",
-                            "-", None))  # fmt: skip
-            rows.append(Row(backend, f"ref A ÷ ref B (HTTP cost) @{n}", f"{ref_a.rate / ref_b.rate:.2f}", "-", None))
-
-        history, items, ticket_id = history_phase(ours, args.client)
-        log(f"  {history.line('read')}  [{items} events per page]")
-        for line in history.error_report():
-            log(line)
-        rows.append(Row(backend, "history p99, 500 events", f"{history.p99_ms:.1f} ms (p50 {history.p50_ms:.1f})",
-                        f"< {TARGET_HISTORY_P99_MS:.0f} ms", history.p99_ms < TARGET_HISTORY_P99_MS and not history.errors))  # fmt: skip
-
-        if args.profile:
-            profile_phases(backend, ours, ref, mixes, most, ticket_id, args)
-        if backend in args.soak_backends and args.soak > 0:
-            soak(ours, mixes, backend, args, rows)
+        rates: dict[tuple[str, int], float] = {}
+        for index, mode in enumerate(args.modes):
+            shipped = index == 0
+            ours = start_ledgerdesk(backend, mode, databases.ledgerdesk_for(mode), workdir)
+            servers.append(ours)
+            log(f"  ledgerdesk ({MODE_LABELS[mode]}) pid {ours.pid} on :{ours.port}")
+            # Warm it up (imports, caches, pools) and give every client some tickets.
+            mixes = [TicketMix(worker=i, run_tag=uuid.uuid4().hex[:6]) for i in range(most)]
+            run_phase("warm-up: ledgerdesk mix", ours.url, mixes, most, args.client, duration=args.warmup)
+            for n in args.clients:
+                rates[mode, n] = load_point(backend, mode, n, ref, ours, mixes, ceiling[n], ref_b, args, rows)
+            if shipped:
+                history, items, ticket_id = history_phase(ours, args.client)
+                log(f"  {history.line('read')}  [{items} events per page]")
+                for line in history.error_report():
+                    log(line)
+                rows.append(Row(backend, "history p99, 500 events", f"{history.p99_ms:.1f} ms (p50 {history.p50_ms:.1f})",
+                                f"< {TARGET_HISTORY_P99_MS:.0f} ms", history.p99_ms < TARGET_HISTORY_P99_MS and not history.errors))  # fmt: skip
+                if args.profile:
+                    profile_phases(backend, ours, ref, mixes, most, ticket_id, args)
+                if backend in args.soak_backends and args.soak > 0:
+                    soak(ours, mixes, backend, args, rows)
+            ours.stop()
+        if "external" in args.modes:
+            for mode in args.modes:
+                if mode == "external":
+                    continue
+                for n in args.clients:
+                    share = rates[mode, n] / rates["external", n] if rates["external", n] else float("nan")
+                    rows.append(Row(backend, f"cmd/s {mode} ÷ external @{n}", f"{share:.2f}", f">= {TARGET_READ_SIDE_SHARE}",
+                                    share >= TARGET_READ_SIDE_SHARE))  # fmt: skip
     finally:
         for server in servers:
             server.stop()
         databases.drop()
+
+
+def start_ledgerdesk(backend: str, mode: str, database_url: str, workdir: Path) -> Server:
+    python = sys.executable
+    ledgerdesk_bin = shutil.which("ledgerdesk") or str(Path(python).with_name("ledgerdesk"))
+    env = {**os.environ, "LEDGERDESK_API_KEYS": API_KEYS_ENV, "LEDGERDESK_DATABASE_URL": database_url,
+           "LEDGERDESK_PROJECTIONS": mode}  # fmt: skip
+    ours = Server(f"ledgerdesk ({mode})", [ledgerdesk_bin, "serve", "--host", HOST, "--port", "{port}"],
+                  env, workdir / f"ledgerdesk-{backend}-{mode}.log")  # fmt: skip
+    return ours.start()
+
+
+def load_point(backend: str, mode: str, n: int, ref: Server, ours: Server, mixes: list[TicketMix], ceiling: float,
+               ref_b: PhaseResult, args: argparse.Namespace, rows: list[Row]) -> float:  # fmt: skip
+    """Slices of Reference A and ledgerdesk alternate, so both see the same background noise."""
+    ref_parts, our_parts = [], []
+    for _ in range(args.rounds):
+        ref_parts.append(run_phase("reference A: INSERT over HTTP", ref.url, [InsertMix(i) for i in range(n)], n,
+                                   args.client, duration=args.duration / args.rounds, server=ref))  # fmt: skip
+        our_parts.append(run_phase(f"ledgerdesk ({mode}): command mix", ours.url, mixes, n, args.client,
+                                   duration=args.duration / args.rounds, server=ours))  # fmt: skip
+    ref_a, mix = PhaseResult.merge(ref_parts), PhaseResult.merge(our_parts)
+    log(f"  {ref_a.line('req')}")
+    for line in ref_a.error_report():
+        log(line)
+    log(f"  [{mode}] {mix.line('cmd')}")
+    log(mix.by_kind())
+    for line in mix.error_report():
+        log(line)
+    label = f"{mode} " if mode != args.modes[0] else ""
+    ratio = mix.rate / ref_a.rate if ref_a.rate else float("nan")
+    headroom = ceiling / mix.rate if mix.rate else float("nan")
+    rows.append(Row(backend, f"{label}cmd/s ÷ ref A req/s @{n} ({MODE_LABELS[mode]})", f"{ratio:.2f} ({mix.rate:.0f}/{ref_a.rate:.0f})",
+                    f">= {TARGET_RATIO}" if mode != "external" else "-", ratio >= TARGET_RATIO if mode != "external" else None))  # fmt: skip
+    rows.append(Row(backend, f"{label}p99/p50 @{n}", f"{mix.tail:.1f} ({mix.p99_ms:.1f}/{mix.p50_ms:.1f} ms)",
+                    f"<= {TARGET_TAIL:.0f}", mix.tail <= TARGET_TAIL))  # fmt: skip
+    rows.append(Row(backend, f"{label}non-2xx answers @{n}", str(len(mix.errors)), "0", not mix.errors))
+    rows.append(Row(backend, f"{label}client headroom @{n} (ping ÷ cmd/s)", f"{headroom:.1f}",
+                    f">= {TARGET_CLIENT_HEADROOM:.0f}", headroom >= TARGET_CLIENT_HEADROOM))  # fmt: skip
+    rows.append(Row(backend, f"{label}server CPU/req: ours ÷ ref A @{n}",
+                    f"{mix.server_cpu_ms / ref_a.server_cpu_ms:.1f} ({mix.server_cpu_ms:.2f}/{ref_a.server_cpu_ms:.2f} ms)",
+                    "-", None))  # fmt: skip
+    if not label:
+        rows.append(Row(backend, f"ref A p99/p50 @{n}", f"{ref_a.tail:.1f}", "-", None))
+        rows.append(Row(backend, f"ref A ÷ ref B (HTTP cost) @{n}", f"{ref_a.rate / ref_b.rate:.2f}", "-", None))
+    return mix.rate
 
 
 def profile_phases(
@@ -902,6 +959,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--clients", default="1,16", help="concurrencies of the load points (default 1,16)")
     p.add_argument("--soak", type=int, help="requests in the soak (default 100000; 5000 with --quick; 0 skips it)")
     p.add_argument("--soak-postgres", action="store_true", help="soak on PostgreSQL too (default SQLite only)")
+    p.add_argument("--modes", default="process,external",
+                   help="LEDGERDESK_PROJECTIONS values to run `serve` with, the shipped one first (process, inline, external)")  # fmt: skip
     p.add_argument("--client", choices=sorted(CLIENTS), default="raw", help="load-generator HTTP client (default raw)")
     p.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test",
                    help="an existing database to connect to for CREATE/DROP DATABASE of the scratch databases")  # fmt: skip
@@ -913,6 +972,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if unknown:
         p.error(f"unknown backend(s): {', '.join(sorted(unknown))}")
     args.clients = sorted({int(c) for c in args.clients.split(",")})
+    args.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    if not args.modes or set(args.modes) - set(MODE_LABELS):
+        p.error(f"--modes: each of {', '.join(MODE_LABELS)}")
     args.duration = args.duration or (10.0 if args.quick else 30.0)
     args.warmup = args.warmup or (3.0 if args.quick else 5.0)
     args.ping_duration = 3.0 if args.quick else 5.0
