@@ -181,13 +181,13 @@ def test_a_retry_after_a_parser_fix_takes_the_mail_in_and_releases_it_in_one_app
     mail_id = post_email(client, raw).json()["quarantine_id"]
     fix_the_parser(monkeypatch)
     appends: list[list[str]] = []
-    put = ledger.events.put
+    insert = ledger.group_commit.insert
 
-    def recording_put(events, **kwargs):
-        appends.append([type(e).__qualname__ for e in events])
-        return put(events, **kwargs)
+    def recording_insert(events):
+        appends.append([e.topic.partition(":")[2] for e in events])
+        return insert(events)
 
-    monkeypatch.setattr(ledger.events, "put", recording_put)
+    monkeypatch.setattr(ledger.group_commit, "insert", recording_insert)
 
     retried = client.post(f"{QUARANTINE}/{mail_id}/retry", headers=as_key(mail_keys.admin))
 
