@@ -257,7 +257,15 @@ class Projector:
 
     def lowest_position(self, targets: Sequence[Target]) -> int:
         with self.store.reading() as conn:
-            return min(self.position(conn, target, lock=False)[1] for target in targets)
+            if all(t.generation is None for t in targets):  # a follower's every batch: one statement
+                lowest = self.store.lowest_active_position(conn, [t.model.name for t in targets])
+                if lowest is not None:
+                    return lowest
+            states = self.store.generations(conn, [target.model.name for target in targets])
+        return min(
+            states[t.model.name].position_of(t.generation if t.generation is not None else states[t.model.name].active)
+            for t in targets
+        )
 
     def catch_up(self, targets: Sequence[Target] | None = None, until: int | None = None,
                  progress: Callable[[int, int], None] | None = None,

@@ -11,8 +11,9 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, select, update
+from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .schema import projection_generations, projection_tracking
@@ -55,9 +56,37 @@ def _sqlite_engine(url: str, begin: str) -> Engine:
     return engine
 
 
+def _position_statements() -> dict[str, Any]:
+    """The statements a projector runs on every batch, built once: building a SQLAlchemy statement
+    and its cache key costs more than SQLite takes to run it (a follower's batches are small)."""
+    g, t = projection_generations, projection_tracking
+    position = select(g.c.active_generation, g.c.building_generation, t.c.generation, t.c.position, t.c.held_tenants).join(
+        t, t.c.name == g.c.name
+    ).where(g.c.name == bindparam("model"))
+    at_generation = (t.c.name == bindparam("model"), t.c.generation == bindparam("gen"))
+    active = select(g.c.active_generation).where(g.c.name == bindparam("model")).scalar_subquery()
+    moving = (t.c.position >= bindparam("since"), t.c.position < bindparam("last"))
+    return {
+        "lowest_active": select(func.min(t.c.position), func.count()).join(
+            g, (g.c.name == t.c.name) & (g.c.active_generation == t.c.generation)
+        ).where(t.c.name.in_(bindparam("models", expanding=True))),
+        "position": position,
+        # Both rows: PostgreSQL re-reads a locked row's latest version after waiting for its
+        # lock, but a joined row it does not lock comes from the statement's snapshot, which
+        # would miss the position the projector it waited for has just committed.
+        "position_locked": position.with_for_update(),
+        "set_position": update(t).where(*at_generation).values(position=bindparam("to")),
+        "set_position_at": update(t).where(*at_generation).values(position=bindparam("to"), moved_at=bindparam("at")),
+        "skip": update(t).where(*at_generation, *moving).values(position=bindparam("last"), moved_at=bindparam("at")),
+        "skip_active": update(t).where(t.c.name == bindparam("model"), t.c.generation == active, *moving)
+        .values(position=bindparam("last"), moved_at=bindparam("at")),
+    }
+
+
 class ReadStore:
     def __init__(self, url: str, pool_size: int = 5) -> None:
         self.url = url
+        self._statements = _position_statements()
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
             self.write_engine = _sqlite_engine(url, "BEGIN IMMEDIATE")
@@ -136,16 +165,8 @@ class ReadStore:
     def position(self, conn: Connection, name: str, generation: int | None = None, lock: bool = False) -> tuple[int, int, int]:
         """One read model's generation (the active one unless given), its position and how many of
         its tenants are held, in one statement; `lock` holds the model until commit."""
-        g, t = projection_generations, projection_tracking
-        query = select(g.c.active_generation, g.c.building_generation, t.c.generation, t.c.position, t.c.held_tenants).join(
-            t, t.c.name == g.c.name
-        ).where(g.c.name == name)
-        if lock:
-            # Both rows: PostgreSQL re-reads a locked row's latest version after waiting for its
-            # lock, but a joined row it does not lock comes from the statement's snapshot, which
-            # would miss the position the projector it waited for has just committed.
-            query = query.with_for_update()
-        rows = conn.execute(query).all()
+        query = self._statements["position_locked" if lock else "position"]
+        rows = conn.execute(query, {"model": name}).all()
         if not rows:
             raise LookupError(f"no read model {name}")
         active, building = rows[0][0], rows[0][1]
@@ -157,17 +178,22 @@ class ReadStore:
                 return wanted, position, held
         return wanted, 0, 0
 
+    def lowest_active_position(self, conn: Connection, names: list[str]) -> int | None:
+        """The least position among these read models' active generations, in one statement; None
+        if one of them has no position yet."""
+        lowest, found = conn.execute(self._statements["lowest_active"], {"models": names}).one()
+        return lowest if found == len(set(names)) else None
+
     def active_generation(self, conn: Connection, name: str) -> int:
         g = projection_generations
         found = conn.execute(select(g.c.active_generation).where(g.c.name == name)).scalar()
         return found if found is not None else 1
 
     def set_position(self, conn: Connection, name: str, generation: int, position: int, moved_at: datetime | None = None) -> None:
-        t = projection_tracking
-        values: dict = {"position": position}
-        if moved_at is not None:
-            values["moved_at"] = moved_at
-        conn.execute(update(t).where(t.c.name == name, t.c.generation == generation).values(**values))
+        if moved_at is None:
+            conn.execute(self._statements["set_position"], {"model": name, "gen": generation, "to": position})
+        else:
+            conn.execute(self._statements["set_position_at"], {"model": name, "gen": generation, "to": position, "at": moved_at})
 
     def skip_to(self, name: str, generation: int | None, since: int, last: int, moved_at: datetime) -> bool:
         """Moves a read model from a position of at least `since` to `last`, in one statement, when the
@@ -177,14 +203,9 @@ class ReadStore:
         own position and never moves it back past one it applied, and between `since` and `last`
         there is nothing to apply. Saves a transaction of four round trips per batch per idle model.
         """
-        g, t = projection_generations, projection_tracking
-        which = generation if generation is not None else select(g.c.active_generation).where(g.c.name == name).scalar_subquery()
+        values = {"model": name, "gen": generation, "since": since, "last": last, "at": moved_at}
         with self.write_engine.begin() as conn:
-            moved = conn.execute(
-                update(t)
-                .where(t.c.name == name, t.c.generation == which, t.c.position >= since, t.c.position < last)
-                .values(position=last, moved_at=moved_at)
-            ).rowcount
+            moved = conn.execute(self._statements["skip" if generation is not None else "skip_active"], values).rowcount
         return bool(moved)
 
     def record_error(self, name: str, message: str, at: datetime) -> None:
