@@ -18,7 +18,7 @@ from sqlalchemy import Connection, delete, func, select
 from . import parking
 from .projector import Projector, Target
 from .read_model import ReadModel
-from .schema import projection_generations, projection_tracking
+from .schema import other_generations, projection_generations, projection_tracking
 
 
 # A rebuild's batches are larger than a follower's: each read model commits once per batch, and
@@ -42,7 +42,7 @@ class RebuildReport:
 
 def _drop_generations(conn: Connection, model: ReadModel, keep: int) -> None:
     for table in model.tables:
-        conn.execute(delete(table).where(table.c.generation != keep))
+        conn.execute(delete(table).where(other_generations(table, keep)))
     t = projection_tracking
     conn.execute(delete(t).where(t.c.name == model.name, t.c.generation != keep))
     parking.drop_generations(conn, model.name, keep=keep)
