@@ -5,7 +5,7 @@ live one and then switches, so queries never see a half-built read model.
 """
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, String, Table, Text, text
+from sqlalchemy import BigInteger, Column, ColumnElement, DateTime, Integer, MetaData, String, Table, Text, or_, text
 
 # Stable constraint names keep alembic's view of the schema and the real one alike.
 metadata = MetaData(
@@ -76,3 +76,9 @@ projection_held_tenants = Table(
 def generation_column() -> Column:
     """The first primary-key column of every read-model table."""
     return Column("generation", Integer, primary_key=True, autoincrement=False)
+
+
+def other_generations(table: Table, keep: int) -> ColumnElement[bool]:
+    """Rows of every generation but `keep`, as two ranges of the primary key's first column: for a
+    `!=` SQLite reads the whole table (16k rows: 16 ms), for the ranges only the rows they match."""
+    return or_(table.c.generation < keep, table.c.generation > keep)

@@ -14,6 +14,7 @@ from functools import cache
 from operator import itemgetter
 from typing import Any
 
+from psycopg import sql as psycopg_sql
 from sqlalchemy import Connection, Select, Table, and_, bindparam, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -61,21 +62,49 @@ class _Compiled:
         binds = compiled.binds
         self.names = list(compiled.positiontup) if compiled.positional else list(binds)
         processors = compiled._bind_processors  # the columns' own conversions, keyed by bind name
-        self.steps = [(name, processors.get(name)) for name in self.names]
         self.positional = compiled.positional
+        first, *rest = self.names
+        self._values = itemgetter(first, *rest) if rest else (lambda row: (row[first],))
+        # Only the columns that have a conversion are visited per row (most have none).
+        self._conversions = [(i, processors[name]) for i, name in enumerate(self.names) if name in processors]
+
+    def parameters(self, rows: list[dict[str, Any]]) -> list[Any]:
+        """Each row's values in the statement's order, converted (a None stays None, as SQL NULL)."""
+        values_of, conversions = self._values, self._conversions
+        if not conversions:
+            return [values_of(row) for row in rows]
+        params = []
+        for row in rows:
+            values = list(values_of(row))
+            for i, process in conversions:
+                if values[i] is not None:
+                    values[i] = process(values[i])
+            params.append(tuple(values))  # SQLAlchemy's executemany takes tuples or dicts
+        return params
 
     def run(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
-        if self.positional:
-            params: list[Any] = [
-                tuple(process(row[name]) if process is not None and row[name] is not None else row[name] for name, process in self.steps)
-                for row in rows
-            ]
-        else:
-            params = [
-                {name: process(row[name]) if process is not None and row[name] is not None else row[name] for name, process in self.steps}
-                for row in rows
-            ]
+        params = self.parameters(rows)
+        if not self.positional:
+            names = self.names
+            params = [dict(zip(names, values)) for values in params]
         conn.exec_driver_sql(self.sql, params)
+
+
+class _Copy:
+    """Rows new by construction written to a PostgreSQL table with COPY FROM STDIN (psycopg's
+    `Cursor.copy`): the server takes them about three times faster than as as many INSERTs, even
+    pipelined as psycopg's executemany sends them. Values are converted as for the INSERT."""
+
+    def __init__(self, table: Table, insert: _Compiled) -> None:
+        self.insert = insert
+        self.statement = psycopg_sql.SQL("COPY {} ({}) FROM STDIN").format(
+            psycopg_sql.Identifier(table.name), psycopg_sql.SQL(", ").join(map(psycopg_sql.Identifier, insert.names))
+        )
+
+    def run(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        with conn.connection.dbapi_connection.cursor() as cursor, cursor.copy(self.statement) as copy:  # type: ignore[union-attr]
+            for values in self.insert.parameters(rows):
+                copy.write_row(values)
 
 
 @cache
@@ -91,6 +120,11 @@ def _compiled(table: Table, kind: str, dialect_name: str, dialect: Any) -> _Comp
     else:
         statement = table.delete().where(key_match)
     return _Compiled(statement, dialect)
+
+
+@cache
+def _copy(table: Table, dialect: Any) -> _Copy:
+    return _Copy(table, _compiled(table, "insert", dialect.name, dialect))
 
 
 class StagedTable:
@@ -190,9 +224,13 @@ class StagedTable:
                 updates.append({"k_generation": generation, **{f"k_{n}": current[n] for n in self.key_columns},
                                 **{f"v_{n}": current[n] for n in self.value_columns}})
         inserts += ({"generation": generation, **row} for row in self._appended)
+        dialect = self.conn.dialect
         for kind, rows in (("delete", deletes), ("update", updates), ("insert", inserts), ("upsert", upserts)):
-            if rows and (kind != "update" or self.value_columns):
-                dialect = self.conn.dialect
+            if not rows or (kind == "update" and not self.value_columns):
+                continue
+            if kind == "insert" and dialect.name == "postgresql":
+                _copy(self.table, dialect).run(self.conn, rows)
+            else:
                 _compiled(self.table, kind, dialect.name, dialect).run(self.conn, rows)
         self._rows.clear()
         self._appended.clear()

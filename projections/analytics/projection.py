@@ -43,6 +43,7 @@ from ledgerdesk.domain.audit import HUMAN_ACTOR_KINDS
 from ..event_record import EventRecord
 from ..instants import utc
 from ..read_model import Batch, ReadModel
+from ..staging import StagedTable
 from .tables import COUNTERS, analytics_daily, analytics_tickets
 
 NAME = "analytics"
@@ -62,7 +63,9 @@ class SupportAnalytics(ReadModel):
     )
 
     def prefetch(self, batch: Batch, events: list[EventRecord]) -> None:
-        batch.table(analytics_tickets).prefetch({"tenant": e.tenant, "ticket_id": e.aggregate_id} for e in events)
+        tickets = batch.table(analytics_tickets)
+        tickets.prefetch({"tenant": e.tenant, "ticket_id": e.aggregate_id} for e in events)
+        batch.table(analytics_daily).prefetch(_counter_keys(tickets, events))
 
     def apply(self, batch: Batch, event: EventRecord) -> None:
         tickets = batch.table(analytics_tickets)
@@ -150,6 +153,31 @@ class SupportAnalytics(ReadModel):
             daily.put(row)
         else:
             daily.delete(tenant=tenant, day=day, channel=channel)
+
+
+def _counter_keys(tickets: StagedTable, events: list[EventRecord]) -> list[dict[str, Any]]:
+    """The analytics_daily rows the events may count on: each event's own day, and the days a
+    ticket's earlier rating and solves were counted on, under the ticket's channel. Days the
+    batch itself adds are its events' own days. Keys of no counted row are simply read absent."""
+    channels: dict[tuple[str, str], str] = {}  # of tickets opened in this batch
+    keys: dict[tuple[str, date, str], None] = {}
+    for event in events:
+        ticket_key = (event.tenant, event.aggregate_id)
+        if event.type == "Ticket.Opened":
+            channels[ticket_key] = channel = str(event.data["channel"])
+            keys[(event.tenant, utc(event.occurred_at).date(), channel)] = None
+            continue
+        stored = tickets.get(tenant=event.tenant, ticket_id=event.aggregate_id)
+        channel = stored["channel"] if stored is not None else channels.get(ticket_key)
+        if channel is None:
+            continue
+        keys[(event.tenant, utc(event.occurred_at).date(), channel)] = None
+        if stored is not None and event.type == "Ticket.Rated" and stored["rated_day"] is not None:
+            keys[(event.tenant, stored["rated_day"], channel)] = None
+        if stored is not None and event.type == "Ticket.MergedInto":
+            for day in _days(stored["solve_days"]):
+                keys[(event.tenant, date.fromisoformat(day), channel)] = None
+    return [{"tenant": tenant, "day": day, "channel": channel} for tenant, day, channel in keys]
 
 
 def _new_ticket(tenant: str, ticket_id: str, channel: str, opened_at: datetime) -> dict[str, Any]:

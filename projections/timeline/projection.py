@@ -76,6 +76,10 @@ class CustomerTimeline(ReadModel):
         conversations |= {e.aggregate_id for e in events if e.type == "Conversation.LinkedToTicket"}
         conversations.discard(None)
         batch.table(timeline_conversations).prefetch({"conversation_id": c} for c in conversations)
+        # Identities a customer adds are looked up before they are written (the first owner keeps one).
+        identities = [_identity_key(e.tenant, i) for e in events if e.type == "Customer.Registered" for i in e.data.get("identities") or []]
+        identities += [_identity_key(e.tenant, e.data["identity"]) for e in events if e.type == "Customer.IdentityAdded"]
+        batch.table(customer_identities).prefetch(identities)
 
     def apply(self, batch: Batch, event: EventRecord) -> None:
         handler = getattr(self, "_" + event.type.replace(".", "_"), None)
