@@ -39,6 +39,23 @@ def _load_statement(table: Table) -> Select:
 
 
 @cache
+def _prefetch_statement(table: Table) -> Select:
+    """Rows by a list of keys, built once per table (a follower prefetches in every small batch,
+    and building the statement cost more than running it). A composite key is read per value of
+    its first column (a tenant, say) with an IN on the rest: an index range the planner always
+    takes, unlike a long list of row values across the whole key."""
+    keys, values = _columns(table)
+    split = 1 if len(keys) > 1 else 0
+    rest = keys[split:]
+    listed = bindparam("p_keys", expanding=True)
+    return select(*keys, *values).where(
+        table.c.generation == bindparam("p_generation"),
+        *(c == bindparam(f"p_{c.name}") for c in keys[:split]),
+        rest[0].in_(listed) if len(rest) == 1 else tuple_(*rest).in_(listed),
+    )
+
+
+@cache
 def _upsert_statement(table: Table, dialect: str) -> Any:
     keys, values = _columns(table)
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
@@ -173,26 +190,20 @@ class StagedTable:
         """Reads the rows with these keys (absent ones are remembered absent) in a few statements."""
         wanted = {self._key(key): key for key in keys}
         missing = [k for k in wanted if k not in self._rows or self._rows[k][0] is _UNKNOWN]
-        t = self.table
-        key_columns = [t.c[name] for name in self.key_columns]
-        columns = [t.c[name] for name in self._columns]
-        # Keys of a composite key are read per value of its first column (a tenant, say) with an
-        # IN on the rest: an index range the planner always takes, unlike a long list of row values
-        # across the whole key.
         groups: dict[tuple, list[tuple]] = {}
-        split = 1 if len(key_columns) > 1 else 0
+        split = 1 if len(self.key_columns) > 1 else 0
         for k in missing:
             groups.setdefault(k[:split], []).append(k)
-        rest = key_columns[split:]
+        query = _prefetch_statement(self.table)
+        one_rest = len(self.key_columns) - split == 1  # the IN lists values, else tuples of values
         for prefix, keys_of_group in groups.items():
+            params: dict[str, Any] = {"p_generation": self.generation}
+            params.update((f"p_{name}", value) for name, value in zip(self.key_columns, prefix))
             for start in range(0, len(keys_of_group), PREFETCH_CHUNK):
                 chunk = keys_of_group[start : start + PREFETCH_CHUNK]
-                values_in = rest[0].in_([k[-1] for k in chunk]) if len(rest) == 1 else tuple_(*rest).in_([k[split:] for k in chunk])
-                query = select(*columns).where(
-                    t.c.generation == self.generation, *(c == v for c, v in zip(key_columns, prefix)), values_in
-                )
+                params["p_keys"] = [k[-1] for k in chunk] if one_rest else [k[split:] for k in chunk]
                 found = {}
-                for row in self.conn.execute(query):
+                for row in self.conn.execute(query, params):
                     values = dict(zip(self._columns, row))
                     found[self._key(values)] = values
                 for k in chunk:
