@@ -45,11 +45,13 @@ def check_database(settings: Settings) -> None:
         if not path.parent.is_dir():
             raise StartupError(f"the folder {path.parent} of the SQLite database {path} does not exist: create it, "
                                "or point LEDGERDESK_DATABASE_URL elsewhere")
-        try:
-            with sqlite3.connect(path, timeout=CONNECT_TIMEOUT_SECONDS) as conn:
-                conn.execute("SELECT 1")
-        except sqlite3.Error as error:
-            raise StartupError(f"cannot open the SQLite database {path}: {error}") from None
+        read_models = Path(settings.read_model_url().removeprefix("sqlite:///"))
+        for what, file in (("SQLite database", path), ("read models' SQLite database", read_models)):
+            try:
+                with sqlite3.connect(file, timeout=CONNECT_TIMEOUT_SECONDS) as conn:
+                    conn.execute("SELECT 1")
+            except sqlite3.Error as error:
+                raise StartupError(f"cannot open the {what} {file}: {error}") from None
         return
     host, port, user, name = env["POSTGRES_HOST"], env["POSTGRES_PORT"], env["POSTGRES_USER"], env["POSTGRES_DBNAME"]
     try:

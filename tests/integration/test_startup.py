@@ -46,6 +46,13 @@ def test_a_sqlite_file_in_a_missing_folder_is_named(tmp_path, capsys) -> None:
     assert f"the folder {tmp_path}/nowhere of the SQLite database" in err and "does not exist" in err
 
 
+def test_a_read_model_file_that_cannot_be_opened_is_named(tmp_path, capsys) -> None:
+    """Found trying issue 9's separate read-model file: a directory in its place was a traceback."""
+    (tmp_path / "shop.read.db").mkdir()
+    err = one_line_failure(["serve", "--database", f"sqlite:///{tmp_path}/shop.db"], capsys)
+    assert f"cannot open the read models' SQLite database {tmp_path}/shop.read.db" in err
+
+
 @pytest.mark.parametrize(("keys", "says"), [
     ('{"acme-key": ', "is not a JSON object of keys"),
     ('{"acme key 1": {"tenant": "acme", "actor": "li.na"}}', "without spaces"),
