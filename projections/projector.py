@@ -26,6 +26,7 @@ from sqlalchemy import Connection
 from sqlalchemy import exc as sa
 
 from ledgerdesk.application.event_views import event_type
+from ledgerdesk.application.policy import RetryLater
 from ledgerdesk.application.ports import Clock, system_clock
 
 from . import parking
@@ -40,6 +41,7 @@ _OUTAGES: tuple[type[BaseException], ...] = (
     sa.OperationalError, sa.InterfaceError, sa.TimeoutError, sa.DisconnectionError,
     psycopg.OperationalError, psycopg.InterfaceError, sqlite3.OperationalError,
     es.OperationalError, es.InterfaceError,
+    RetryLater,  # a policy's command kept conflicting with other writers
 )
 # The schema is not what the code expects (a migration not run): no event's fault either.
 _SCHEMA: tuple[type[BaseException], ...] = (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn)
