@@ -204,7 +204,8 @@ def route(needs: TicketNeeds, candidates: list[AgentCandidate] | tuple[AgentCand
     ruled = [(agent, exclusion(needs, agent)) for agent in candidates]
     inputs: dict[str, Any] = {
         "ticket": needs.to_dict(),
-        "candidates": [_candidate_input(agent, why) for agent, why in ruled],
+        # Another tenant's agents are no business of this ticket's record.
+        "candidates": [_candidate_input(agent, why) for agent, why in ruled if why != OTHER_TENANT],
     }
     qualified = [agent for agent, why in ruled if why is None]
     if not qualified:

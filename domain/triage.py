@@ -127,6 +127,7 @@ def triage(
     base = Priority(priority)
     text = _normalised(message_text)
     tier = customer_tier.strip().lower() if customer_tier else None
+    language = language.strip().lower() if language else None
     matches = [(rule, keyword) for rule in rules if (keyword := rule.matched_keyword(text, language)) is not None]
 
     category_rule = next((rule for rule, _ in matches if rule.category is not None), None)

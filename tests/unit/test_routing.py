@@ -125,6 +125,7 @@ def test_nobody_to_ask_is_a_reason_too():
     decision = route(needs(channel=Channel.WECHAT), [agent("other.shop", tenant="shop-2")])
     assert isinstance(decision, Queue) and decision.team is None
     assert decision.reason == "no online agent under capacity with channel wechat (no agents)"
+    assert decision.inputs["candidates"] == []  # another tenant's agents stay out of the record
 
 
 def test_a_channel_skill_limits_the_channels_an_agent_answers():

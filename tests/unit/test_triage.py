@@ -104,6 +104,7 @@ def test_latin_keywords_start_words_and_chinese_ones_match_anywhere(text, matche
 def test_a_rule_for_one_language_ignores_messages_in_another():
     rules = (TriageRule("jp-refund", 1, ("返金",), category=Category.REFUND, language="ja"),)
     assert decide("返金してください", language="ja", rules=rules).category is Category.REFUND
+    assert decide("返金してください", language=" JA", rules=rules).category is Category.REFUND
     assert decide("返金してください", language="zh", rules=rules).category is None
     assert decide("返金してください", language=None, rules=rules).category is None
 
