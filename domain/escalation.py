@@ -172,13 +172,13 @@ def escalate(
     if reading.paused:
         return _nothing(f"{clock} is paused: nothing to escalate while it waits", inputs)
     breached = reading.state is ClockState.BREACHED
-    reached = [EscalationLevel.BREACH] if breached else [EscalationLevel.WARNING] if reading.warning_reached else []
-    if not reached:
+    if not breached and not reading.warning_reached:
         due = "never" if reading.due_at is None else reading.due_at.isoformat()
         return _nothing(f"{clock} has reached no escalation level at {reading.at.isoformat()} (due {due})", inputs)
-    levels = [level for level in EscalationLevel if level not in done and (breached or level is EscalationLevel.WARNING)]
+    reached = list(EscalationLevel) if breached else [EscalationLevel.WARNING]
+    levels = [level for level in reached if level not in done]
     if not levels:
-        return _nothing(f"{clock} {_reached_phrase(reached[0])} was escalated already", inputs)
+        return _nothing(f"{clock} {reached[-1]} was escalated already", inputs)
 
     actions: list[EscalationAction] = []
     told = []

@@ -76,6 +76,15 @@ def test_a_breach_makes_the_ticket_urgent_moves_it_to_the_escalation_team_and_no
     json.dumps(decision.inputs)
 
 
+def test_a_redelivered_breach_trigger_asks_for_nothing_more():
+    sla = opened()
+    at = reading(sla, SlaMetric.FIRST_REPLY, T0 + HOUR)
+    first = escalate(at, STRICT, Priority.NORMAL, "cn-desk", frozenset())
+    again = escalate(at, STRICT, Priority.URGENT, "escalations", frozenset(first.levels))
+    assert first.actions and (again.actions, again.levels) == ((), ())
+    assert again.reason == "first_reply SLA breach was escalated already"
+
+
 def test_a_warning_raises_to_its_priority_and_notifies():
     sla = opened()
     decision = escalate(reading(sla, SlaMetric.FIRST_REPLY, T0 + 45 * timedelta(minutes=1)), STRICT, Priority.LOW, None, frozenset())
