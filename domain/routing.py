@@ -7,6 +7,7 @@ later see why a ticket went where it went. `queue_order` sorts what waits for th
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -192,7 +193,7 @@ class Queue:
 RoutingDecision = Assign | Queue
 
 
-def route(needs: TicketNeeds, candidates: list[AgentCandidate] | tuple[AgentCandidate, ...]) -> RoutingDecision:
+def route(needs: TicketNeeds, candidates: Iterable[AgentCandidate]) -> RoutingDecision:
     """The agent for the ticket: online, under capacity, skilled and (for a team ticket) in the team.
 
     Least filled first, by load as a share of capacity rather than plain load: capacity says how
