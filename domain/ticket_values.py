@@ -45,6 +45,26 @@ class Priority(StrEnum):
     URGENT = "urgent"
 
 
+# Members are declared from least to most urgent, so their order is the order of urgency.
+_PRIORITY_LEVEL = {priority: level for level, priority in enumerate(Priority)}
+
+
+def priority_level(priority: Priority | str) -> int:
+    """0 for low up to 3 for urgent: higher is more urgent."""
+    return _PRIORITY_LEVEL[Priority(priority)]
+
+
+def raised_priority(priority: Priority | str, steps: int = 1) -> Priority:
+    """`steps` more urgent, stopping at urgent."""
+    levels = list(Priority)
+    return levels[min(priority_level(priority) + steps, len(levels) - 1)]
+
+
+def higher_priority(first: Priority | str, second: Priority | str) -> Priority:
+    """The more urgent of the two (automation raises priorities, it never lowers them)."""
+    return max(Priority(first), Priority(second), key=priority_level)
+
+
 class Category(StrEnum):
     ORDER = "order"
     LOGISTICS = "logistics"
