@@ -116,6 +116,15 @@ class CategoriseTicket(TicketCommand):
 
 
 @dataclass(frozen=True)
+class TriageTicket(TicketCommand):
+    """What triage found: a category for a ticket that has none yet, and a priority that the
+    ticket's is raised to if it is lower (triage never lowers one a person set)."""
+
+    category: Category | None
+    priority: Priority
+
+
+@dataclass(frozen=True)
 class RetagTicket(TicketCommand):
     add: tuple[str, ...] = ()
     remove: tuple[str, ...] = ()

@@ -6,6 +6,7 @@ from typing import Any
 from ledgerdesk.domain.conversation import Conversation
 from ledgerdesk.domain.customer import Customer
 from ledgerdesk.domain.ticket import Ticket
+from ledgerdesk.domain.ticket_values import higher_priority
 
 from . import commands as c
 from .customer_resolution import identities_from_hints, resolve_customer
@@ -94,6 +95,14 @@ def categorise_ticket(uow: UnitOfWork, cmd: c.CategoriseTicket) -> dict[str, Any
     return _answer(ticket, category=str(ticket.category))
 
 
+def triage_ticket(uow: UnitOfWork, cmd: c.TriageTicket) -> dict[str, Any]:
+    ticket = _ticket(uow, cmd)
+    if cmd.category is not None and ticket.category is None:
+        ticket.categorise(uow.meta, uow.at, cmd.category)
+    ticket.change_priority(uow.meta, uow.at, higher_priority(ticket.priority, cmd.priority))
+    return _answer(ticket, category=ticket.category and str(ticket.category), priority=str(ticket.priority))
+
+
 def retag_ticket(uow: UnitOfWork, cmd: c.RetagTicket) -> dict[str, Any]:
     ticket = _ticket(uow, cmd)
     ticket.retag(uow.meta, uow.at, list(cmd.add), list(cmd.remove))
@@ -138,6 +147,7 @@ COMMAND_HANDLERS = {
     c.ChangeTicketStatus: change_ticket_status,
     c.ChangeTicketPriority: change_ticket_priority,
     c.CategoriseTicket: categorise_ticket,
+    c.TriageTicket: triage_ticket,
     c.RetagTicket: retag_ticket,
     c.LinkOrder: link_order,
     c.MergeTicket: merge_ticket,

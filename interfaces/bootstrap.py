@@ -12,8 +12,10 @@ import psycopg
 from ledgerdesk import migrations
 from ledgerdesk.application.ledger import Ledger
 from ledgerdesk.application.ports import Clock, system_clock
+from ledgerdesk.application.triage_policy import TriagePolicy
 from ledgerdesk.projections.catalog import all_read_models
 from ledgerdesk.projections.follower import Follower
+from ledgerdesk.projections.policy_consumer import PolicyConsumer
 from ledgerdesk.projections.projector import Projector
 from ledgerdesk.projections.store import ReadStore
 
@@ -56,9 +58,15 @@ def build_read_store(settings: Settings) -> ReadStore:
     return store
 
 
-def build_projector(ledger: Ledger, store: ReadStore) -> Projector:
+POLICIES = {"triage": TriagePolicy}
+
+
+def build_projector(ledger: Ledger, store: ReadStore, policies: tuple[str, ...] = ()) -> Projector:
+    """Every read model, and the named policies after them (a follower's; the tests' projectors run none)."""
+    consumers = [PolicyConsumer(POLICIES[name](), ledger) for name in policies]
+    store.register(consumer.name for consumer in consumers)
     # The wall clock, not the ledger's: the projector only stamps its own bookkeeping.
-    return Projector(store, ledger.recorder, all_read_models())
+    return Projector(store, ledger.recorder, [*all_read_models(), *consumers])
 
 
 class ReadSide(Protocol):
@@ -103,7 +111,7 @@ class Runtime:
 
 def build_follower(ledger: Ledger, store: ReadStore, settings: Settings) -> Follower:
     return Follower(
-        build_projector(ledger, store),
+        build_projector(ledger, store, settings.policies),
         fallback_wake_seconds=settings.projection_fallback_wake_seconds,
         interval_seconds=settings.projection_interval_seconds,
     )
@@ -112,7 +120,7 @@ def build_follower(ledger: Ledger, store: ReadStore, settings: Settings) -> Foll
 def build_runtime(settings: Settings, clock: Clock = system_clock) -> Runtime:
     ledger = build_ledger(settings, clock)
     read_store = build_read_store(settings)
-    projector = build_projector(ledger, read_store)
+    projector = build_projector(ledger, read_store, settings.policies)  # for status: read models and policies
     follower: ReadSide | None = None
     if settings.projections == "inline":
         follower = build_follower(ledger, read_store, settings)

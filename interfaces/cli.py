@@ -11,6 +11,7 @@ from uuid import UUID
 
 from ledgerdesk.application.ledger import Ledger
 from ledgerdesk.projections.follower import Follower
+from ledgerdesk.projections.policy_consumer import POLICY_PREFIX
 from ledgerdesk.projections.projector import Projector
 from ledgerdesk.projections.read_model import ReadModel
 from ledgerdesk.projections.status import status
@@ -116,7 +117,7 @@ def _wake_on_input(follower: Follower, stop: threading.Event) -> None:
 def projections_status(args: argparse.Namespace) -> int:
     settings = _settings(args)
     ledger = build_ledger(settings)  # kept referenced: the projector reads its recorder
-    projector = build_projector(ledger, build_read_store(settings))
+    projector = build_projector(ledger, build_read_store(settings), settings.policies)
     rows = status(projector)
     if args.json:
         print(json.dumps(rows))
@@ -137,7 +138,7 @@ def projections_status(args: argparse.Namespace) -> int:
 def projections_parked(args: argparse.Namespace) -> int:
     from ledgerdesk.projections import parking
 
-    opened = _projector_and_models(args)
+    opened = _projector_and_models(args, policies=True)
     if opened is None:
         return 2
     _ledger, projector, models = opened
@@ -163,7 +164,7 @@ def projections_retry(args: argparse.Namespace) -> int:
 
     from ledgerdesk.projections.retry import retry
 
-    opened = _projector_and_models(args)
+    opened = _projector_and_models(args, policies=True)
     if opened is None:
         return 2
     _ledger, projector, models = opened
@@ -176,18 +177,21 @@ def projections_retry(args: argparse.Namespace) -> int:
     return 0 if all(o.resolved for o in outcomes) else 1
 
 
-def _projector_and_models(args: argparse.Namespace) -> tuple[Ledger, Projector, list[ReadModel]] | None:
-    """The projector over the configured database, and the read models named on the command line."""
-    from ledgerdesk.projections.catalog import read_models_named
+def _projector_and_models(args: argparse.Namespace, policies: bool = False) -> tuple[Ledger, Projector, list[ReadModel]] | None:
+    """The projector over the configured database, and the read models named on the command line
+    (with `policies`, the configured policies' consumers too: they park and retry like read models)."""
+    from ledgerdesk.projections.catalog import all_read_models
 
-    try:
-        models = read_models_named(args.names)
-    except KeyError as error:
-        print(error.args[0], file=sys.stderr)
-        return None
     settings = _settings(args)
+    named = list(dict.fromkeys(args.names or []))
+    known = [m.name for m in all_read_models()] + [POLICY_PREFIX + name for name in settings.policies if policies]
+    unknown = [n for n in named if n not in known]
+    if unknown:
+        print(f"no read model named {', '.join(unknown)}; there are: {', '.join(known)}", file=sys.stderr)
+        return None
     ledger = build_ledger(settings)  # returned to be kept referenced: the projector reads its recorder
-    return ledger, build_projector(ledger, build_read_store(settings)), models
+    projector = build_projector(ledger, build_read_store(settings), settings.policies if policies else ())
+    return ledger, projector, [m for m in projector.models if m.name in (named or known)]
 
 
 def projections_rebuild(args: argparse.Namespace) -> int:

@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     # While commands keep coming, a projector takes a batch at most this often, so a batch's
     # fixed cost is shared by the commands of the interval; after a quiet spell it starts at once.
     projection_interval_seconds: float = Field(default=0.025, ge=0, le=10)
+    # The policies the projector runs beside the read models, comma-separated ("" for none).
+    policies: Annotated[tuple[Literal["triage"], ...], NoDecode] = ("triage",)
     # How long a projector sleeps when nothing woke it: a backstop for writers it cannot hear
     # (another process on the same SQLite file); on PostgreSQL NOTIFY wakes it at once.
     projection_fallback_wake_seconds: float = Field(default=2.0, gt=0)
@@ -89,6 +91,13 @@ class Settings(BaseSettings):
     max_email_body_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     # /readyz answers 503 while a read model lags the log by more than this many positions.
     ready_max_lag: int = Field(default=1000, ge=0)
+
+    @field_validator("policies", mode="before")
+    @classmethod
+    def _policy_names(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(dict.fromkeys(name.strip() for name in value.split(",") if name.strip()))
+        return value
 
     @field_validator("api_keys", mode="before")
     @classmethod

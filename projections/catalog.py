@@ -17,14 +17,3 @@ def all_read_models() -> list[ReadModel]:
         MailQuarantine(),
         SupportAnalytics(),
     ]
-
-
-def read_models_named(names: list[str] | None) -> list[ReadModel]:
-    models = all_read_models()
-    if not names:
-        return models
-    known = {m.name: m for m in models}
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise KeyError(f"no read model named {', '.join(unknown)}; there are: {', '.join(known)}")
-    return [known[n] for n in names]
