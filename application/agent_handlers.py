@@ -13,6 +13,7 @@ from ledgerdesk.domain.errors import VersionConflict
 from ledgerdesk.domain.ticket import Ticket
 
 from . import commands as c
+from .errors import NotFound
 from .unit_of_work import UnitOfWork
 
 
@@ -31,8 +32,8 @@ def put_agent(uow: UnitOfWork, cmd: c.PutAgent) -> dict[str, Any]:
     agent = uow.find(Agent, Agent.id_for(uow.tenant, agent_id))
     if agent is None:
         if cmd.expected_version is not None:
-            # The caller saw a version of an agent that does not exist (here): stale, as for any aggregate.
-            raise VersionConflict(cmd.expected_version, 0)
+            # An update of a version the caller saw, of an agent that does not exist (here).
+            raise NotFound(f"no agent {agent_id!r} to update; leave expected_version out to register it", field="agent_id")
         agent = Agent.register(uow.meta, uow.at, agent_id, cmd.name, cmd.teams, cmd.skills, cmd.capacity)
         uow.add(agent)
         return _answer(agent, created=True)

@@ -59,8 +59,9 @@ def agent_view(agent: Agent, workload: dict[str, Any]) -> dict[str, Any]:
 
 @router.put("/{agent_id}", response_model=a.AgentAnswer, status_code=200,
             summary="Register an agent (201) or replace its whole profile (200); the same profile again appends nothing",
+            description="With `expected_version` the PUT only updates: an agent that does not exist is a 404.",
             responses={201: {"model": a.AgentAnswer, "description": "Registered"},
-                       **problem_responses(400, 403, 409, 413, 422)})
+                       **problem_responses(400, 403, 404, 409, 413, 422)})
 def put_agent(agent_id: AgentIdPath, body: a.AgentIn, caller: ManagerDep, ledger: LedgerDep) -> PlainJSON:
     command = c.PutAgent(
         caller.context(body.reason),

@@ -85,7 +85,7 @@ def test_a_stale_expected_version_is_a_409(client):
     assert is_problem(client.put("/v1/agents/li.na", json=profile(capacity=9, expected_version=1)), 409, "expected_version")
     assert is_problem(client.post("/v1/agents/li.na/presence", json={"status": "away", "expected_version": 1}),
                       409, "expected_version")
-    assert is_problem(client.put("/v1/agents/new.one", json=profile(expected_version=3)), 409, "expected_version")
+    assert is_problem(client.put("/v1/agents/new.one", json=profile(expected_version=3)), 404, "agent_id")
     assert get(client, "li.na")["version"] == 2
 
 
