@@ -58,7 +58,7 @@ def test_projections_status_shows_the_lag_and_rebuild_catches_up_with_a_progress
 
     assert main(["projections", "status", "--json", "--database", settings.database_url]) == 0
     before = json.loads(capsys.readouterr().out)
-    assert {row["name"] for row in before} == {"inbox", "timeline", "analytics", "quarantine"}
+    assert {row["name"] for row in before} == {"inbox", "timeline", "analytics", "quarantine", "agents"}
     assert all(row["lag"] == head and row["position"] == 0 for row in before)
 
     assert main(["projections", "rebuild", "--database", settings.database_url]) == 0
@@ -88,7 +88,7 @@ def test_verify_finds_the_live_read_models_equal_to_a_rebuild_and_names_a_tamper
     projector.catch_up()
 
     assert main(["projections", "verify", "--database", settings.database_url]) == 0
-    assert capsys.readouterr().out.count("equal to a rebuild") == 4
+    assert capsys.readouterr().out.count("equal to a rebuild") == 5
 
     with projector.store.writing() as conn:
         conn.execute(update(inbox_tickets).values(subject="tampered"))
