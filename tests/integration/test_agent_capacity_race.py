@@ -130,3 +130,19 @@ def test_release_frees_a_slot_and_take_checks_the_tenants_ticket(ledger):
     assert missing.value.field == "agent_id"
     uow = UnitOfWork(ledger.repository, context(tenant).meta(), AT)
     assert release_slot(uow, "li.na", theirs).load == 0 and uow.changed() == []
+
+
+def test_two_registrations_of_one_agent_race_to_one_registration_and_an_update(ledger):
+    tenant = random_ref("shop-")
+    barrier = threading.Barrier(2, timeout=BARRIER_TIMEOUT)
+
+    def register(capacity: int) -> bool:
+        barrier.wait()
+        return ledger.execute(c.PutAgent(context(tenant), "li.na", "Li Na", (), {}, capacity)).result["created"]
+
+    with ThreadPoolExecutor(2) as pool:
+        created = list(pool.map(register, [3, 4]))
+
+    assert sorted(created) == [False, True]
+    stored = agent(ledger, tenant)
+    assert stored.version == 2 and stored.capacity in (3, 4)
