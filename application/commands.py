@@ -212,3 +212,46 @@ class RetireSlaPolicy:
 
 
 SlaPolicyCommand = DefineSlaPolicy | ReviseSlaPolicy | RetireSlaPolicy
+
+
+@dataclass(frozen=True)
+class PutAgent:
+    """Register an agent under the tenant's own id, or replace its whole profile; the same
+    profile again appends nothing."""
+
+    context: CommandContext
+    agent_id: str
+    name: str
+    teams: tuple[str, ...]
+    skills: dict[str, list[str]]
+    capacity: int
+    expected_version: int | None = field(default=None, kw_only=True)
+
+
+@dataclass(frozen=True)
+class ChangeAgentPresence:
+    context: CommandContext
+    agent_id: str
+    status: str
+    expected_version: int | None = field(default=None, kw_only=True)
+
+
+@dataclass(frozen=True)
+class TakeTicket:
+    """The agent holds a slot for the ticket (refused when offline or at capacity)."""
+
+    context: CommandContext
+    agent_id: str
+    ticket_id: UUID
+    expected_version: int | None = field(default=None, kw_only=True)
+
+
+@dataclass(frozen=True)
+class ReleaseTicket:
+    context: CommandContext
+    agent_id: str
+    ticket_id: UUID
+    expected_version: int | None = field(default=None, kw_only=True)
+
+
+AgentCommand = PutAgent | ChangeAgentPresence | TakeTicket | ReleaseTicket

@@ -12,6 +12,7 @@ from . import commands as c
 from .customer_resolution import identities_from_hints, resolve_customer
 from .mail_quarantine import QUARANTINE_HANDLERS
 from .sla_policy_handlers import SLA_POLICY_HANDLERS
+from .agent_handlers import AGENT_HANDLERS
 from ledgerdesk.domain.errors import InvalidValue
 from .ports import LanguageDetector, no_language_detection
 from .unit_of_work import UnitOfWork
@@ -154,4 +155,5 @@ COMMAND_HANDLERS = {
     c.RateTicket: rate_ticket,
     **SLA_POLICY_HANDLERS,
     **QUARANTINE_HANDLERS,
+    **AGENT_HANDLERS,
 }

@@ -22,6 +22,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from eventsourcing.utils import Environment, EnvType
 
+from ledgerdesk.domain.agent import Agent
 from ledgerdesk.domain.conversation import Conversation
 from ledgerdesk.domain.customer import Customer
 from ledgerdesk.domain.receipts import CommandReceipt, MessageReceipt
@@ -48,7 +49,7 @@ RETRY_BUDGET_SECONDS = 10.0
 FIRST_BACKOFF_SECONDS = 0.002
 MAX_BACKOFF_SECONDS = 0.1
 # Aggregates whose events make up a tenant's public log; receipts and claims are bookkeeping.
-FEED_AGGREGATES = (Ticket, Conversation, Customer, SlaPolicy)
+FEED_AGGREGATES = (Ticket, Conversation, Customer, SlaPolicy, Agent)
 
 
 def _topic_prefix(kind: type[Aggregate]) -> str:

@@ -179,6 +179,46 @@ class _Seeder:
             ctx = c.CommandContext(tenant, admin, self.uuid(), self.uuid(), idempotent=True)
             self.run(c.DefineSlaPolicy(ctx, warning_percent=75, **policy))
 
+    def define_agents(self, tenant: str, rng: random.Random) -> list[str]:
+        """The shop's agents (one profile per agent, its teams from TENANTS), each online, away or
+        offline as `rng` says; answers those online. `rng` is the agents' own, so the traffic's
+        draws are the same with or without them."""
+        langs, _, _, teams = TENANTS[tenant]
+        hr = Actor(ActorKind.INTEGRATOR, "hr-sync")
+        self.at(START - timedelta(days=1))
+        members: dict[str, list[str]] = {}
+        for team, agent_ids in teams.items():
+            for agent_id in agent_ids:
+                members.setdefault(agent_id, []).append(team)
+        online = []
+        for agent_id, agent_teams in sorted(members.items()):
+            ctx = c.CommandContext(tenant, hr, str(UUID(int=rng.getrandbits(128), version=4)), f"agents-{tenant}", idempotent=True)
+            categories = [str(Cat.COMPLAINT)] if "vip-desk" in agent_teams else []
+            self.run(c.PutAgent(ctx, agent_id, agent_id.replace(".", " ").title(), tuple(agent_teams),
+                                {"languages": list(langs), "categories": categories, "channels": []},
+                                rng.choice((20, 25, 30))))
+            presence = rng.choices(("online", "away", "offline"), weights=(6, 2, 2))[0]
+            ctx = c.CommandContext(tenant, Actor(ActorKind.AGENT, agent_id), str(UUID(int=rng.getrandbits(128), version=4)),
+                                   f"agents-{tenant}", idempotent=True)
+            self.at(START + timedelta(minutes=rng.randint(0, 600)))
+            self.run(c.ChangeAgentPresence(ctx, agent_id, presence))
+            if presence == "online":
+                online.append(agent_id)
+        return online
+
+    def hold_slots(self, tenant: str, agent_id: str, tickets: list[str], rng: random.Random) -> None:
+        """The agent takes the shop's sample tickets and gives the first back, as routing would."""
+        router = Actor(ActorKind.POLICY, "router")
+        self.at(START + timedelta(days=4))
+        for i, ticket_id in enumerate(tickets[:2]):
+            ctx = c.CommandContext(tenant, router, str(UUID(int=rng.getrandbits(128), version=4)), f"agents-{tenant}",
+                                   idempotent=True)
+            self.run(c.TakeTicket(ctx, agent_id, UUID(ticket_id)))
+        if tickets:
+            ctx = c.CommandContext(tenant, router, str(UUID(int=rng.getrandbits(128), version=4)), f"agents-{tenant}",
+                                   idempotent=True)
+            self.run(c.ReleaseTicket(ctx, agent_id, UUID(tickets[0])))
+
     def run(self, command: object) -> Outcome | None:
         self.report.commands += 1
         try:
@@ -308,14 +348,19 @@ def seed_traffic(ledger: Ledger, tickets: int, seed: int = 11) -> SeedReport:
     head = ledger.recorder.max_notification_id() or 0
     started = time.perf_counter()
     try:
+        agents_rng = random.Random(f"agents-{seed}")  # its own draws: the traffic is the same as without agents
+        online = {}
         for tenant in TENANTS:
             seeder.define_policies(tenant)
+            online[tenant] = seeder.define_agents(tenant, agents_rng)
         with tqdm(total=tickets, unit="ticket", desc="seeding", mininterval=0.5, file=sys.stderr) as bar:
             while bar.n < tickets:
                 bar.update(seeder.ticket(rng.choice(people), budget=tickets - bar.n))
         for tenant in TENANTS:
             if Ch.EMAIL in TENANTS[tenant][2]:
                 seeder.bounce(tenant)
+            if online[tenant]:
+                seeder.hold_slots(tenant, online[tenant][0], report.sample_tickets.get(tenant, []), agents_rng)
     finally:
         ledger.clock = clock
     report.elapsed_seconds = time.perf_counter() - started

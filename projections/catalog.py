@@ -1,6 +1,7 @@
 """Every read model ledgerdesk keeps, by name."""
 from __future__ import annotations
 
+from .agents.projection import AgentWorkload
 from .analytics.projection import SupportAnalytics
 from .inbox.projection import TicketInbox
 from .quarantine.projection import MailQuarantine
@@ -15,5 +16,6 @@ def all_read_models() -> list[ReadModel]:
         TicketInbox(),
         CustomerTimeline(),
         MailQuarantine(),
+        AgentWorkload(),
         SupportAnalytics(),
     ]

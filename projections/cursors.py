@@ -32,14 +32,14 @@ def encode(key: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(parts)).rstrip(b"=").decode()
 
 
-def _part(value: Any, kind: type) -> Any:
+def _part(value: Any, kind: type, max_text: int = MAX_TEXT) -> Any:
     if kind is int:
         if isinstance(value, bool) or not isinstance(value, int) or not -MAX_INT <= value <= MAX_INT:
             raise ValueError(value)
         return value
     if kind is str:
         # Printable only: a NUL would reach the database as a query parameter (PostgreSQL refuses it).
-        if not isinstance(value, str) or len(value) > MAX_TEXT or not value.isprintable():
+        if not isinstance(value, str) or len(value) > max_text or not value.isprintable():
             raise ValueError(value)
         return value
     if kind is Instant:
@@ -52,14 +52,15 @@ def _part(value: Any, kind: type) -> Any:
     raise TypeError(kind)
 
 
-def decode(cursor: str, shape: Sequence[type], *, field: str = "cursor") -> list[Any]:
-    """The key parts of a cursor this API gave out, each of the kind `shape` names."""
+def decode(cursor: str, shape: Sequence[type], *, field: str = "cursor", max_text: int = MAX_TEXT) -> list[Any]:
+    """The key parts of a cursor this API gave out, each of the kind `shape` names (text parts of
+    at most `max_text` characters)."""
     try:
         if len(cursor) > MAX_CURSOR:
             raise ValueError("too long")
         parts = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if not isinstance(parts, list) or len(parts) != len(shape):
             raise ValueError("wrong shape")
-        return [_part(value, kind) for value, kind in zip(parts, shape)]
+        return [_part(value, kind, max_text) for value, kind in zip(parts, shape)]
     except (ValueError, TypeError, OverflowError, binascii.Error, orjson.JSONDecodeError):
         raise InvalidValue("not a cursor this API gave out; start again without one", field=field) from None

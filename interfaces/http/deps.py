@@ -21,6 +21,7 @@ from ledgerdesk.application.errors import Forbidden, NotFound
 from ledgerdesk.application.ledger import Ledger
 from ledgerdesk.application.ports import Clock
 from ledgerdesk.application.unit_of_work import load, owned
+from ledgerdesk.domain.agent import Agent, is_agent_id
 from ledgerdesk.domain.audit import Actor, ActorKind
 from ledgerdesk.domain.conversation import Conversation
 from ledgerdesk.domain.customer import Customer
@@ -230,6 +231,13 @@ PATH_IDS: dict[str, type] = {
 }
 
 
+# Path parameters that hold the tenant's own key of an aggregate, not its id: the aggregate, and
+# the id it derives from (tenant, key). A PUT there creates, so an unknown key is no 404 for it.
+PATH_KEYS: dict[str, tuple[type, Any]] = {
+    "agent_id": (Agent, lambda tenant, raw: Agent.id_for(tenant, raw) if is_agent_id(raw) else None),
+}
+
+
 def unknown_path_id(request: Request) -> NotFound | None:
     """The 404 a request deserves for a path id that names nothing of the caller's, if it does.
 
@@ -241,6 +249,16 @@ def unknown_path_id(request: Request) -> NotFound | None:
     if principal is None or runtime is None:
         return None
     for param, raw in request.path_params.items():
+        if param in PATH_KEYS:
+            if request.method == "PUT":
+                continue
+            kind, id_of = PATH_KEYS[param]
+            derived = id_of(principal.tenant, str(raw))
+            if derived is None:
+                return None  # not a key at all: the 422 naming it says more than a 404
+            if owned(load(runtime.ledger.repository, derived), kind, principal.tenant) is None:
+                return NotFound(f"no agent {str(raw)[:128]!r}", field=param)
+            continue
         kind = PATH_IDS.get(param)
         if kind is None:
             continue

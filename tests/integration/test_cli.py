@@ -59,7 +59,7 @@ def test_projections_status_shows_the_lag_and_rebuild_catches_up_with_a_progress
     assert main(["projections", "status", "--json", "--database", settings.database_url]) == 0
     before = json.loads(capsys.readouterr().out)
     # The read models, and the policies that follow the log beside them.
-    assert {row["name"] for row in before} == {"inbox", "timeline", "analytics", "quarantine", "policy:triage"}
+    assert {row["name"] for row in before} == {"inbox", "timeline", "analytics", "quarantine", "agents", "policy:triage"}
     assert all(row["lag"] == head and row["position"] == 0 for row in before)
 
     assert main(["projections", "rebuild", "--database", settings.database_url]) == 0
@@ -69,7 +69,7 @@ def test_projections_status_shows_the_lag_and_rebuild_catches_up_with_a_progress
     assert main(["projections", "status", "--json", "--database", settings.database_url]) == 0
     after = json.loads(capsys.readouterr().out)
     rebuilt = [row for row in after if not row["name"].startswith("policy:")]  # a policy is never rebuilt
-    assert len(rebuilt) == 4 and all(row["lag"] == 0 and row["generation"] == 2 for row in rebuilt)
+    assert len(rebuilt) == 5 and all(row["lag"] == 0 and row["generation"] == 2 for row in rebuilt)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -90,7 +90,7 @@ def test_verify_finds_the_live_read_models_equal_to_a_rebuild_and_names_a_tamper
     projector.catch_up()
 
     assert main(["projections", "verify", "--database", settings.database_url]) == 0
-    assert capsys.readouterr().out.count("equal to a rebuild") == 4
+    assert capsys.readouterr().out.count("equal to a rebuild") == 5
 
     with projector.store.writing() as conn:
         conn.execute(update(inbox_tickets).values(subject="tampered"))
