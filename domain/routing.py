@@ -10,19 +10,13 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 
+from .agent import Presence
 from .channel import Channel
 from .errors import InvalidValue
 from .ticket_values import Category, Priority, priority_level
-
-
-class Presence(StrEnum):
-    ONLINE = "online"
-    AWAY = "away"
-    OFFLINE = "offline"
 
 
 def _language(raw: str | None, field: str) -> str | None:
