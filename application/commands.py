@@ -125,6 +125,13 @@ class TriageTicket(TicketCommand):
 
 
 @dataclass(frozen=True)
+class RouteTicket(TicketCommand):
+    """Give the ticket to the best qualified agent among `candidates` (agent ids), if it has none yet."""
+
+    candidates: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class RetagTicket(TicketCommand):
     add: tuple[str, ...] = ()
     remove: tuple[str, ...] = ()

@@ -11,6 +11,7 @@ from ledgerdesk.domain.ticket_values import higher_priority
 from . import commands as c
 from .customer_resolution import identities_from_hints, resolve_customer
 from .mail_quarantine import QUARANTINE_HANDLERS
+from .route_ticket import route_ticket
 from .sla_policy_handlers import SLA_POLICY_HANDLERS
 from .agent_handlers import AGENT_HANDLERS
 from ledgerdesk.domain.errors import InvalidValue
@@ -149,6 +150,7 @@ COMMAND_HANDLERS = {
     c.ChangeTicketPriority: change_ticket_priority,
     c.CategoriseTicket: categorise_ticket,
     c.TriageTicket: triage_ticket,
+    c.RouteTicket: route_ticket,
     c.RetagTicket: retag_ticket,
     c.LinkOrder: link_order,
     c.MergeTicket: merge_ticket,

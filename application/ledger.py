@@ -23,6 +23,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from eventsourcing.utils import Environment, EnvType
 
 from ledgerdesk.domain.agent import Agent
+from ledgerdesk.domain.audit import ActorKind
 from ledgerdesk.domain.conversation import Conversation
 from ledgerdesk.domain.customer import Customer
 from ledgerdesk.domain.receipts import CommandReceipt, MessageReceipt
@@ -141,7 +142,9 @@ class Ledger(Application):
             uow = UnitOfWork(self.repository, ctx.meta(), self.clock())
             result = handler(uow, command)
             changed = uow.changed()
-            if ctx.idempotent:
+            # A policy's decision that changed nothing leaves no receipt: handled again, it is
+            # decided again on the state of then (a caller's retry must get its first answer).
+            if ctx.idempotent and (changed or ctx.actor.kind is not ActorKind.POLICY):
                 changed.append(CommandReceipt.record(uow.meta, uow.at, type(command).__name__, fingerprint(command), result))
             if not changed:
                 return Outcome(result, position=None)

@@ -57,6 +57,9 @@ class Trigger:
 class Policy(Protocol):
     name: str
     event_types: frozenset[str]
+    # Of those, the ones it reacts to even when it caused them itself (a chain it means to
+    # follow); any other event of its own doing is no trigger for it, so it cannot loop.
+    own_event_types: frozenset[str]
 
     def commands_for(self, trigger: Trigger, ledger: Any) -> list[Any]:
         """The commands this trigger asks for (built with `policy_context`), in order; often none."""
@@ -91,7 +94,7 @@ def run_policy(policy: Policy, trigger: Trigger, ledger: Any) -> int:
     A command whose decision no longer applies is skipped (logged). Anything else a command
     raises propagates: the runner sets the trigger aside where an operator can see and retry it.
     """
-    if trigger.caused_by(policy.name):
+    if trigger.caused_by(policy.name) and trigger.type not in policy.own_event_types:
         return 0
     appended = 0
     for command in policy.commands_for(trigger, ledger):

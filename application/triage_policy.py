@@ -27,6 +27,7 @@ REPEAT_CONTACT_WINDOW = timedelta(days=1)
 class TriagePolicy:
     name = "triage"
     event_types = frozenset({"Ticket.CustomerMessageAdded"})
+    own_event_types: frozenset[str] = frozenset()
 
     def __init__(self, rules: tuple[TriageRule, ...] | None = None) -> None:
         # Per-tenant rules managed over HTTP come later; every tenant gets the defaults now.

@@ -178,6 +178,7 @@ class Agent(Aggregate):
 
         def apply(self, agent: Agent) -> None:
             agent.open_ticket_ids.append(self.ticket_id)
+            agent.taken_total += 1
 
     class TicketReleased(Event):
         ticket_id: UUID
@@ -196,6 +197,8 @@ class Agent(Aggregate):
         self.capacity = capacity
         self.presence = Presence.OFFLINE
         self.open_ticket_ids: list[UUID] = []
+        # Tickets ever taken: equally qualified agents take turns by it (routing's round robin).
+        self.taken_total = 0
 
     @staticmethod
     def id_for(tenant: str, agent_id: str) -> UUID:

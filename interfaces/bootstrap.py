@@ -5,6 +5,7 @@ import gc
 import json
 import secrets
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Protocol
 
 import psycopg
@@ -12,11 +13,14 @@ import psycopg
 from ledgerdesk import migrations
 from ledgerdesk.application.ledger import Ledger
 from ledgerdesk.application.ports import Clock, system_clock
+from ledgerdesk.application.policy import Policy
+from ledgerdesk.application.routing_policy import RoutingPolicy
 from ledgerdesk.application.triage_policy import TriagePolicy
 from ledgerdesk.projections.catalog import all_read_models
 from ledgerdesk.projections.follower import Follower
 from ledgerdesk.projections.policy_consumer import PolicyConsumer
 from ledgerdesk.projections.projector import Projector
+from ledgerdesk.projections.routing_directory import ReadModelRoutingDirectory
 from ledgerdesk.projections.store import ReadStore
 
 from .language_detection import LangidDetector
@@ -58,12 +62,16 @@ def build_read_store(settings: Settings) -> ReadStore:
     return store
 
 
-POLICIES = {"triage": TriagePolicy}
+# Each policy by name, made for a projector's read store (what it looks up there).
+POLICIES: dict[str, Callable[[ReadStore], Policy]] = {
+    "triage": lambda _store: TriagePolicy(),
+    "routing": lambda store: RoutingPolicy(ReadModelRoutingDirectory(store)),
+}
 
 
 def build_projector(ledger: Ledger, store: ReadStore, policies: tuple[str, ...] = ()) -> Projector:
     """Every read model, and the named policies after them (a follower's; the tests' projectors run none)."""
-    consumers = [PolicyConsumer(POLICIES[name](), ledger) for name in policies]
+    consumers = [PolicyConsumer(POLICIES[name](store), ledger) for name in policies]
     store.register(consumer.name for consumer in consumers)
     # The wall clock, not the ledger's: the projector only stamps its own bookkeeping.
     return Projector(store, ledger.recorder, [*all_read_models(), *consumers])

@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     # fixed cost is shared by the commands of the interval; after a quiet spell it starts at once.
     projection_interval_seconds: float = Field(default=0.025, ge=0, le=10)
     # The policies the projector runs beside the read models, comma-separated ("" for none).
-    policies: Annotated[tuple[Literal["triage"], ...], NoDecode] = ("triage",)
+    policies: Annotated[tuple[Literal["triage", "routing"], ...], NoDecode] = ("triage", "routing")
     # How long a projector sleeps when nothing woke it: a backstop for writers it cannot hear
     # (another process on the same SQLite file); on PostgreSQL NOTIFY wakes it at once.
     projection_fallback_wake_seconds: float = Field(default=2.0, gt=0)

@@ -28,6 +28,7 @@ class Tagger:
 
     name = "tagger"
     event_types = frozenset({"Ticket.Opened"})
+    own_event_types: frozenset[str] = frozenset()
 
     def __init__(self) -> None:
         self.broken: set[str] = set()

@@ -1,0 +1,56 @@
+"""Routing a ticket: the decision (domain/routing.py) taken on the agents' state in the same
+unit of work that stores it, so capacity holds whoever routes at the same time.
+
+The chosen agent takes a slot (Agent.TicketTaken) and the ticket is assigned, in one append,
+with the decision's reason on both events. Two routers that chose the same last slot both wrote
+the agent's next version: the store keeps one and the Ledger decides the other again, on fresh
+state, where the agent is full.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from ledgerdesk.domain.agent import Agent, checked_agent_id
+from ledgerdesk.domain.routing import AgentCandidate, Assign, Skills, TicketNeeds, route
+from ledgerdesk.domain.ticket import Ticket
+from ledgerdesk.domain.ticket_values import TicketStatus
+
+from . import commands as c
+from .unit_of_work import UnitOfWork
+
+UNROUTABLE = (TicketStatus.SOLVED, TicketStatus.CLOSED)
+
+
+def candidate(agent: Agent) -> AgentCandidate:
+    return AgentCandidate(
+        agent_id=agent.agent_id, tenant=agent.tenant, capacity=agent.capacity, load=agent.load, presence=agent.presence,
+        teams=frozenset(agent.teams),
+        skills=Skills(languages=frozenset(agent.skills.get("languages", ())),
+                      categories=frozenset(agent.skills.get("categories", ())),
+                      channels=frozenset(agent.skills.get("channels", ()))),
+        last_assigned=agent.taken_total or None,
+    )
+
+
+def needs_of(ticket: Ticket) -> TicketNeeds:
+    return TicketNeeds(
+        ticket_id=str(ticket.id), tenant=ticket.tenant, channel=ticket.channel, priority=ticket.priority,
+        opened_at=ticket.created_on, language=ticket.language, category=ticket.category, team=ticket.team_id,
+    )
+
+
+def route_ticket(uow: UnitOfWork, cmd: c.RouteTicket) -> dict[str, Any]:
+    ticket = uow.get(Ticket, cmd.ticket_id, field="ticket_id", expected_version=cmd.expected_version)
+    answer: dict[str, Any] = {"ticket_id": str(ticket.id), "assignee_id": ticket.assignee_id}
+    if ticket.assignee_id is not None or ticket.status in UNROUTABLE or ticket.merged_into is not None:
+        return {**answer, "routed": False, "reason": "the ticket has an agent, is solved or closed, or was merged"}
+    agents = [uow.find(Agent, Agent.id_for(uow.tenant, checked_agent_id(agent_id))) for agent_id in cmd.candidates]
+    decision = route(needs_of(ticket), [candidate(a) for a in agents if a is not None])
+    if not isinstance(decision, Assign):
+        return {**answer, "routed": False, "reason": decision.reason, "queue": decision.team}
+    chosen = next(a for a in agents if a is not None and a.agent_id == decision.agent_id)
+    meta = replace(uow.meta, reason=decision.reason)
+    chosen.take(meta, uow.at, ticket.id)
+    ticket.assign(meta, uow.at, chosen.agent_id, ticket.team_id)
+    return {**answer, "assignee_id": chosen.agent_id, "routed": True, "reason": decision.reason}

@@ -1,0 +1,116 @@
+"""Routing as a policy: a ticket goes to an online agent with its language, under capacity; when
+nobody qualifies it waits, and it is routed as soon as a slot frees up; the history says why
+([policies]). Capacity holds with several routers at once: the slot is taken on the Agent
+aggregate in the same append as the assignment."""
+from __future__ import annotations
+
+from uuid import UUID
+
+import pytest
+
+from ledgerdesk.application import commands as c
+from ledgerdesk.application.routing_policy import RoutingPolicy
+from ledgerdesk.domain.agent import Agent
+from ledgerdesk.domain.channel import Channel
+from ledgerdesk.domain.ticket import Ticket
+from ledgerdesk.projections.catalog import all_read_models
+from ledgerdesk.projections.policy_consumer import PolicyConsumer
+from ledgerdesk.projections.projector import Projector
+from ledgerdesk.projections.routing_directory import ReadModelRoutingDirectory
+from tests.conftest import random_ref
+from tests.integration.test_concurrency import at_once, context, extra_ledgers, inbound
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def routing(ledger, read_store) -> Projector:
+    consumer = PolicyConsumer(RoutingPolicy(ReadModelRoutingDirectory(read_store)), ledger)
+    models = [*all_read_models(), consumer]
+    read_store.register(m.name for m in models)
+    projector = Projector(read_store, ledger.recorder, models)
+    projector.catch_up()
+    return projector
+
+
+def agent(ledger, tenant: str, agent_id: str, language: str, capacity: int = 1, online: bool = True) -> None:  # type: ignore[no-untyped-def]
+    ledger.execute(c.PutAgent(context(tenant), agent_id, agent_id, ("support",),
+                              {"languages": [language], "categories": [], "channels": []}, capacity))
+    if online:
+        ledger.execute(c.ChangeAgentPresence(context(tenant), agent_id, "online"))
+
+
+def assignee(ledger, tenant: str, ticket: str) -> str | None:  # type: ignore[no-untyped-def]
+    return ledger.aggregate(tenant, Ticket, UUID(ticket)).assignee_id
+
+
+def until_quiet(projector: Projector) -> None:
+    """A policy's commands are events too: follow until nothing new comes."""
+    for _ in range(10):
+        if not projector.catch_up():
+            return
+
+
+def test_tickets_go_by_language_wait_when_nobody_is_free_and_are_routed_when_a_slot_frees(ledger, routing) -> None:
+    tenant = random_ref("tenant-")
+    agent(ledger, tenant, "agent-zh", "zh")
+    agent(ledger, tenant, "agent-en", "en")
+    until_quiet(routing)  # the agents are on shift before the customers write
+    zh = ledger.execute(inbound(tenant, text="你好，我买的茶叶到现在还没有发货，麻烦帮我看一下订单")).result["ticket_id"]
+    en = ledger.execute(inbound(tenant, text="Hello, my parcel has not arrived yet, could you check the order please?",
+                                channel=Channel.EMAIL)).result["ticket_id"]
+    until_quiet(routing)
+    assert assignee(ledger, tenant, zh) == "agent-zh" and assignee(ledger, tenant, en) == "agent-en"
+
+    waiting = ledger.execute(inbound(tenant, text="请问退款什么时候到账？已经一个星期了")).result["ticket_id"]
+    until_quiet(routing)
+    assert assignee(ledger, tenant, waiting) is None  # agent-zh holds its one slot
+
+    ledger.execute(c.ChangeTicketStatus(context(tenant), UUID(zh), status="solved"))
+    until_quiet(routing)
+    assert assignee(ledger, tenant, waiting) == "agent-zh"
+
+    history = ledger.history(tenant, Ticket, UUID(zh), 0, 1000)["items"]
+    message = next(e for e in history if e["type"] == "Ticket.CustomerMessageAdded")
+    assigned = next(e for e in history if e["type"] == "Ticket.Assigned")
+    assert assigned["actor"] == {"kind": "policy", "id": "routing"} and assigned["causation_id"] == message["id"]
+    assert assigned["reason"].startswith("assigned to agent agent-zh") and "zh" in assigned["reason"]
+
+
+def test_an_offline_agent_gets_nothing_until_online(ledger, routing) -> None:
+    tenant = random_ref("tenant-")
+    agent(ledger, tenant, "li.na", "zh", online=False)
+    ticket = ledger.execute(inbound(tenant, text="包裹三天了还没到")).result["ticket_id"]
+    until_quiet(routing)
+    assert assignee(ledger, tenant, ticket) is None
+    ledger.execute(c.ChangeAgentPresence(context(tenant), "li.na", "online"))
+    until_quiet(routing)
+    assert assignee(ledger, tenant, ticket) == "li.na"
+
+
+def test_routers_in_several_processes_never_fill_an_agent_past_capacity(ledger, settings) -> None:
+    tenant = random_ref("tenant-")
+    agent(ledger, tenant, "solo", "zh", capacity=2)
+    tickets = [UUID(ledger.execute(inbound(tenant, text="我的订单在哪里")).result["ticket_id"]) for _ in range(6)]
+    with extra_ledgers(settings, 3) as others:
+        routers = [ledger, *others]
+        answers = at_once([
+            (lambda app=routers[i % len(routers)], t=t: app.execute(c.RouteTicket(context(tenant), t, candidates=("solo",))))
+            for i, t in enumerate(tickets)
+        ])
+    assert not [a for a in answers if isinstance(a, Exception)], answers
+    assert sum(1 for a in answers if a.result["routed"]) == 2
+    solo = ledger.aggregate(tenant, Agent, Agent.id_for(tenant, "solo"))
+    assert solo.load == 2 and sorted(assignee(ledger, tenant, str(t)) or "" for t in tickets).count("solo") == 2
+
+
+def test_a_decision_to_wait_appends_nothing(ledger, routing) -> None:
+    """Every message to a shop whose agents are all busy would otherwise store a receipt for a
+    decision that changed nothing; handled again, the policy decides again on the state of then."""
+    tenant = random_ref("tenant-")
+    agent(ledger, tenant, "busy", "zh", online=False)
+    until_quiet(routing)
+    ledger.execute(inbound(tenant, text="有人吗"))
+    head = ledger.recorder.max_notification_id()
+    until_quiet(routing)
+    assert ledger.recorder.max_notification_id() == head
