@@ -17,8 +17,9 @@ from ledgerdesk.application.policy import Policy
 from ledgerdesk.application.routing_policy import RoutingPolicy
 from ledgerdesk.application.triage_policy import TriagePolicy
 from ledgerdesk.projections.catalog import all_read_models
-from ledgerdesk.projections.follower import Follower
+from ledgerdesk.projections.follower import Follower, Followers
 from ledgerdesk.projections.policy_consumer import PolicyConsumer
+from ledgerdesk.projections.policy_runner import PolicyRunner
 from ledgerdesk.projections.projector import Projector
 from ledgerdesk.projections.routing_directory import ReadModelRoutingDirectory
 from ledgerdesk.projections.store import ReadStore
@@ -69,12 +70,16 @@ POLICIES: dict[str, Callable[[ReadStore], Policy]] = {
 }
 
 
-def build_projector(ledger: Ledger, store: ReadStore, policies: tuple[str, ...] = ()) -> Projector:
-    """Every read model, and the named policies after them (a follower's; the tests' projectors run none)."""
+def policy_consumers(ledger: Ledger, store: ReadStore, policies: tuple[str, ...]) -> list[PolicyConsumer]:
     consumers = [PolicyConsumer(POLICIES[name](store), ledger) for name in policies]
     store.register(consumer.name for consumer in consumers)
+    return consumers
+
+
+def build_projector(ledger: Ledger, store: ReadStore, policies: tuple[str, ...] = ()) -> Projector:
+    """Every read model, and the named policies after them (what status shows; the tests' projectors run none)."""
     # The wall clock, not the ledger's: the projector only stamps its own bookkeeping.
-    return Projector(store, ledger.recorder, [*all_read_models(), *consumers])
+    return Projector(store, ledger.recorder, [*all_read_models(), *policy_consumers(ledger, store, policies)])
 
 
 class ReadSide(Protocol):
@@ -117,12 +122,17 @@ class Runtime:
             self.ledger.on_appended.remove(self.follower.wake)
 
 
-def build_follower(ledger: Ledger, store: ReadStore, settings: Settings) -> Follower:
-    return Follower(
-        build_projector(ledger, store, settings.policies),
-        fallback_wake_seconds=settings.projection_fallback_wake_seconds,
-        interval_seconds=settings.projection_interval_seconds,
-    )
+def build_follower(ledger: Ledger, store: ReadStore, settings: Settings) -> Followers:
+    """The read models' follower and, beside it, the policies' own: a policy's batch runs commands
+    through the write path, which takes far longer than a read model's, and the inbox must not
+    wait for it."""
+    pace = {"fallback_wake_seconds": settings.projection_fallback_wake_seconds,
+            "interval_seconds": settings.projection_interval_seconds}
+    followers = [Follower(build_projector(ledger, store), name="projector", **pace)]
+    if settings.policies:
+        policies = PolicyRunner(store, ledger.recorder, policy_consumers(ledger, store, settings.policies))
+        followers.append(Follower(policies, name="policies", **pace))
+    return Followers(followers)
 
 
 def build_runtime(settings: Settings, clock: Clock = system_clock) -> Runtime:

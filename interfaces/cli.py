@@ -10,7 +10,7 @@ import threading
 from uuid import UUID
 
 from ledgerdesk.application.ledger import Ledger
-from ledgerdesk.projections.follower import Follower
+from ledgerdesk.projections.follower import Followers
 from ledgerdesk.projections.policy_consumer import POLICY_PREFIX
 from ledgerdesk.projections.projector import Projector
 from ledgerdesk.projections.read_model import ReadModel
@@ -100,14 +100,14 @@ def project(args: argparse.Namespace) -> int:
     if args.wake_on_stdin:
         threading.Thread(target=_wake_on_input, args=(follower, stop), name="ledgerdesk-wake", daemon=True).start()
     follower.start()
-    print(f"ledgerdesk: projecting {', '.join(m.name for m in follower.projector.models)} into {settings.read_model_url()}",
+    print(f"ledgerdesk: projecting {', '.join(m.name for m in follower.models)} into {settings.read_model_url()}",
           flush=True)
     stop.wait()
     follower.stop()
     return 0
 
 
-def _wake_on_input(follower: Follower, stop: threading.Event) -> None:
+def _wake_on_input(follower: Followers, stop: threading.Event) -> None:
     """`serve`'s child projector: each write to stdin is a wake-up; its end means `serve` is gone."""
     while os.read(sys.stdin.fileno(), 4096):
         follower.wake()

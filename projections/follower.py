@@ -16,6 +16,7 @@ import time
 from ledgerdesk.application.log_follower import DEFAULT_FALLBACK_WAKE_SECONDS, DEFAULT_INTERVAL_SECONDS, LogFollower, Pass
 
 from .parking import describe_error
+from .policy_runner import PolicyRunner
 from .projector import Projector, Target
 
 log = logging.getLogger("ledgerdesk.projections")
@@ -26,11 +27,11 @@ MAX_RETRY_SECONDS = 30.0
 
 
 class Follower:
-    def __init__(self, projector: Projector, fallback_wake_seconds: float = FALLBACK_WAKE_SECONDS,
-                 interval_seconds: float = DEFAULT_INTERVAL_SECONDS) -> None:
+    def __init__(self, projector: Projector | PolicyRunner, fallback_wake_seconds: float = FALLBACK_WAKE_SECONDS,
+                 interval_seconds: float = DEFAULT_INTERVAL_SECONDS, name: str = "projector") -> None:
         self.projector = projector
         self._following = LogFollower(
-            "projector", self._pass, projector.log, projector.head, interval=interval_seconds, fallback_wake=fallback_wake_seconds
+            name, self._pass, projector.log, projector.head, interval=interval_seconds, fallback_wake=fallback_wake_seconds
         )
         # Per read model in trouble: the pause before its next try, and when that is.
         self._pause: dict[str, float] = {}
@@ -69,3 +70,27 @@ class Follower:
                     self._retry_at.pop(target.model.name, None)
         retries = [at - time.monotonic() for at in self._retry_at.values()]
         return Pass(applied, min(retries) if retries else None)
+
+
+class Followers:
+    """Several followers of the log in one process, started, woken and stopped together; each
+    with its own thread, positions and pace, so a slow one holds back none of the others."""
+
+    def __init__(self, followers: list[Follower]) -> None:
+        self.followers = followers
+
+    @property
+    def models(self) -> list:
+        return [model for follower in self.followers for model in follower.projector.models]
+
+    def wake(self, position: int | None = None) -> None:
+        for follower in self.followers:
+            follower.wake(position)
+
+    def start(self) -> None:
+        for follower in self.followers:
+            follower.start()
+
+    def stop(self) -> None:
+        for follower in self.followers:
+            follower.stop()

@@ -131,3 +131,59 @@ def test_a_policy_never_reacts_to_its_own_events(ledger, read_store) -> None:
     projector.catch_up()
     projector.catch_up()
     assert echo.decided - before == 1  # Ticket.Opened; its own Ticket.Tagged is not a trigger for it
+
+
+# -- the live runner: no transaction open while the commands run ------------------------------
+
+
+@pytest.fixture
+def runner(ledger, read_store, tagger):  # type: ignore[no-untyped-def]
+    from ledgerdesk.projections.policy_runner import PolicyRunner
+
+    consumer = PolicyConsumer(tagger, ledger)
+    read_store.register([consumer.name])
+    live = PolicyRunner(read_store, ledger.recorder, [consumer], batch_size=7)
+    live.catch_up()  # whatever earlier tests left in the log
+    return live
+
+
+def test_the_runner_commits_its_position_only_after_the_commands_and_parks_what_raises(ledger, runner, read_store, tagger) -> None:
+    broken, fine = random_ref("tenant-"), random_ref("tenant-")
+    tagger.broken.add(broken)
+    seen_open: list[bool] = []
+    decide = tagger.commands_for
+
+    def while_deciding(trigger, app):  # type: ignore[no-untyped-def]
+        # The read models' file is free while a policy decides and its commands run.
+        with read_store.writing() as conn:
+            seen_open.append(conn.in_transaction())
+        return decide(trigger, app)
+
+    tagger.commands_for = while_deciding  # type: ignore[method-assign]
+    stuck = ledger.execute(inbound(broken)).result["ticket_id"]
+    served = [ledger.execute(inbound(fine)).result["ticket_id"] for _ in range(10)]  # more than one batch
+    runner.catch_up()
+    assert seen_open and all(seen_open)
+    assert all("Ticket.Tagged" in [e["type"] for e in history(ledger, fine, t)] for t in served)
+    assert "Ticket.Tagged" not in [e["type"] for e in history(ledger, broken, stuck)]
+    with read_store.reading() as conn:
+        parked = parking.parked_events(conn, {"policy:tagger": 1})
+        position = read_store.position(conn, "policy:tagger")[1]
+    assert [(p.tenant, p.event_type) for p in parked] == [(broken, "Ticket.Opened")]
+    assert position == ledger.recorder.max_notification_id()
+
+
+def test_a_runner_that_dies_before_its_position_hands_the_triggers_over_and_nothing_doubles(ledger, runner, read_store, tagger) -> None:
+    tenant = random_ref("tenant-")
+    tickets = [ledger.execute(inbound(tenant)).result["ticket_id"] for _ in range(3)]
+    record = runner._record
+
+    def dies(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt  # killed between the commands and the position
+
+    runner._record = dies  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        runner.catch_up()
+    runner._record = record  # type: ignore[method-assign]
+    runner.catch_up()
+    assert all([e["type"] for e in history(ledger, tenant, t)].count("Ticket.Tagged") == 1 for t in tickets)
