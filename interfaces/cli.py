@@ -122,11 +122,11 @@ def projections_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows))
         return 0
-    print(f"{'read model':<12} {'state':<12} {'generation':>10} {'position':>10} {'head':>10} {'lag':>8} {'parked':>7}  rebuilding")
+    print(f"{'read model':<15} {'state':<12} {'generation':>10} {'position':>10} {'head':>10} {'lag':>8} {'parked':>7}  rebuilding")
     for row in rows:
         rebuilding = row["rebuilding"]
         note = f"generation {rebuilding['generation']} at {rebuilding['position']}" if rebuilding else "-"
-        print(f"{row['name']:<12} {row['state']:<12} {row['generation']:>10} {row['position']:>10} {row['head']:>10} "
+        print(f"{row['name']:<15} {row['state']:<12} {row['generation']:>10} {row['position']:>10} {row['head']:>10} "
               f"{row['lag']:>8} {row['parked']['events']:>7}  {note}")
         for held in row["parked"]["held_tenants"]:
             print(f"  tenant {held['tenant']} held from position {held['since']}: see `ledgerdesk projections parked`")
