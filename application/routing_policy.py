@@ -54,8 +54,11 @@ class RoutingPolicy:
         if trigger.type == "Ticket.CustomerMessageAdded":
             if ticket.assignee_id is not None or ticket.status in UNROUTABLE:
                 return []
+            candidates = tuple(self.directory.agent_ids(trigger.tenant))
+            if not candidates:  # a shop with no agents set up: nothing to decide
+                return []
             ctx = policy_context(self.name, trigger, reason="a customer is waiting on a ticket with no agent")
-            return [c.RouteTicket(ctx, ticket_id, candidates=tuple(self.directory.agent_ids(trigger.tenant)))]
+            return [c.RouteTicket(ctx, ticket_id, candidates=candidates)]
         return self._release(trigger, ticket)
 
     def _release(self, trigger: Trigger, ticket: Ticket) -> list[Any]:
