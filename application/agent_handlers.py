@@ -21,10 +21,26 @@ def _answer(agent: Agent, **extra: Any) -> dict[str, Any]:
     return {"agent_id": agent.agent_id, "version": agent.version, **extra}
 
 
+def no_agent(agent_id: str) -> NotFound:
+    """An agent is named by the tenant's own id, never by the aggregate id derived from it."""
+    return NotFound(f"no agent {agent_id[:128]!r}", field="agent_id")
+
+
 def get_agent(uow: UnitOfWork, agent_id: str, *, expected_version: int | None = None) -> Agent:
     """The tenant's agent of that id (a NotFound naming agent_id if none), at `expected_version` if given."""
     agent_id = checked_agent_id(agent_id)
-    return uow.get(Agent, Agent.id_for(uow.tenant, agent_id), field="agent_id", expected_version=expected_version)
+    try:
+        return uow.get(Agent, Agent.id_for(uow.tenant, agent_id), field="agent_id", expected_version=expected_version)
+    except NotFound:
+        raise no_agent(agent_id) from None
+
+
+def agent_named(ledger: Any, tenant: str, agent_id: str) -> Agent:
+    """The tenant's agent of that id, for a query; a NotFound naming it if none."""
+    try:
+        return ledger.aggregate(tenant, Agent, Agent.id_for(tenant, agent_id), "agent_id")
+    except NotFound:
+        raise no_agent(agent_id) from None
 
 
 def put_agent(uow: UnitOfWork, cmd: c.PutAgent) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import anyio.to_thread
 from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPBearer
 
+from ledgerdesk.application.agent_handlers import no_agent
 from ledgerdesk.application.commands import CommandContext
 from ledgerdesk.application.errors import Forbidden, NotFound
 from ledgerdesk.application.ledger import Ledger
@@ -257,7 +258,7 @@ def unknown_path_id(request: Request) -> NotFound | None:
             if derived is None:
                 return None  # not a key at all: the 422 naming it says more than a 404
             if owned(load(runtime.ledger.repository, derived), kind, principal.tenant) is None:
-                return NotFound(f"no agent {str(raw)[:128]!r}", field=param)
+                return no_agent(str(raw))
             continue
         kind = PATH_IDS.get(param)
         if kind is None:

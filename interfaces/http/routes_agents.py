@@ -11,7 +11,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 
 from ledgerdesk.application import commands as c
-from ledgerdesk.application.errors import Forbidden
+from ledgerdesk.application.agent_handlers import agent_named, no_agent
+from ledgerdesk.application.errors import Forbidden, NotFound
 from ledgerdesk.domain.agent import AGENT_ID_PATTERN, AGENT_ID_RULE, Agent, Presence
 from ledgerdesk.interfaces.settings import Role
 from ledgerdesk.projections.agents import queries as agent_queries
@@ -81,7 +82,7 @@ def put_agent(agent_id: AgentIdPath, body: a.AgentIn, caller: ManagerDep, ledger
 def set_presence(agent_id: AgentIdPath, body: a.PresenceIn, caller: CallerDep, ledger: LedgerDep) -> PlainJSON:
     if caller.key.role not in MANAGERS and not (caller.key.role is Role.AGENT and caller.key.actor == agent_id):
         # An unknown agent is "not found" for anyone; a known one is another's to set.
-        ledger.aggregate(caller.tenant, Agent, Agent.id_for(caller.tenant, agent_id), "agent_id")
+        agent_named(ledger, caller.tenant, agent_id)
         raise Forbidden("an agent sets only its own presence; integrators and admins set anyone's", field="Authorization")
     command = c.ChangeAgentPresence(caller.context(body.reason), agent_id, body.status.value,
                                     expected_version=body.expected_version)
@@ -93,7 +94,7 @@ def set_presence(agent_id: AgentIdPath, body: a.PresenceIn, caller: CallerDep, l
             "closed) come from the workload read model: pass a command's `position` as `min_position` to see its effect.",
             responses=problem_responses(404, 422))
 def get_agent(agent_id: AgentIdPath, caller: ReaderDep, ledger: LedgerDep, store: AgentsStore) -> PlainJSON:
-    agent = ledger.aggregate(caller.tenant, Agent, Agent.id_for(caller.tenant, agent_id), "agent_id")
+    agent = agent_named(ledger, caller.tenant, agent_id)
     return PlainJSON(agent_view(agent, agent_queries.open_tickets(store, caller.tenant, agent.agent_id)))
 
 
@@ -106,8 +107,11 @@ def get_history(
     after_version: Annotated[int, Digits, Query(ge=0, le=MAX_VERSION)] = 0,
     limit: Annotated[int, Digits, Query(ge=1, le=1000)] = 100,
 ) -> PlainJSON:
-    aggregate_id = Agent.id_for(caller.tenant, agent_id)
-    return PlainJSON(ledger.history(caller.tenant, Agent, aggregate_id, after_version, limit, "agent_id"))
+    try:
+        return PlainJSON(ledger.history(caller.tenant, Agent, Agent.id_for(caller.tenant, agent_id), after_version, limit,
+                                        "agent_id"))
+    except NotFound:
+        raise no_agent(agent_id) from None
 
 
 @router.get("", response_model=a.AgentPage, summary="The tenant's agents by id, with their open-ticket counts",

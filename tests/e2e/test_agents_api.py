@@ -148,6 +148,10 @@ def test_another_tenants_agent_does_not_exist_for_you(client, keys):
     assert is_problem(client.get("/v1/agents/li.na", headers=other), 404, "agent_id")
     assert is_problem(client.get("/v1/agents/li.na/history", headers=other), 404, "agent_id")
     assert is_problem(client.post("/v1/agents/li.na/presence", json={"status": "online"}, headers=other), 404, "agent_id")
+    # Found trying the branch: the 404 named the aggregate id derived from (tenant, agent id), a
+    # uuid the caller never sent; it names the agent as the caller did.
+    for answer in (client.get("/v1/agents/li.na", headers=other), client.get("/v1/agents/li.na/history", headers=other)):
+        assert answer.json()["detail"] == "no agent 'li.na'"
     # Their "li.na" is their own agent, and ours is unchanged by it.
     theirs = client.put("/v1/agents/li.na", json=profile(name="Another Li"), headers=other)
     assert theirs.status_code == 201, theirs.text
