@@ -26,7 +26,9 @@ from .route_ticket import UNROUTABLE
 
 class RoutingDirectory(Protocol):
     def agent_ids(self, tenant: str) -> list[str]:
-        """Every agent of the tenant."""
+        """The tenant's agents that may take a ticket now (online, a slot free), as the read models
+        last saw them. A stale view costs nothing unsafe: the choice is made on the agents' own
+        state, and an agent freeing a slot triggers routing of the waiting tickets."""
         ...
 
     def waiting_tickets(self, tenant: str, limit: int) -> list[UUID]:
@@ -55,7 +57,7 @@ class RoutingPolicy:
             if ticket.assignee_id is not None or ticket.status in UNROUTABLE:
                 return []
             candidates = tuple(self.directory.agent_ids(trigger.tenant))
-            if not candidates:  # a shop with no agents set up: nothing to decide
+            if not candidates:  # nobody could take it now: it waits for a slot to free, at no cost
                 return []
             ctx = policy_context(self.name, trigger, reason="a customer is waiting on a ticket with no agent")
             return [c.RouteTicket(ctx, ticket_id, candidates=candidates)]

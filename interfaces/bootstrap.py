@@ -123,15 +123,14 @@ class Runtime:
 
 
 def build_follower(ledger: Ledger, store: ReadStore, settings: Settings) -> Followers:
-    """The read models' follower and, beside it, the policies' own: a policy's batch runs commands
-    through the write path, which takes far longer than a read model's, and the inbox must not
-    wait for it."""
+    """The read models' follower and, beside it, one per policy: a policy's batch runs commands
+    through the write path, which takes far longer than a read model's, and neither the inbox
+    nor another policy must wait for it."""
     pace = {"fallback_wake_seconds": settings.projection_fallback_wake_seconds,
             "interval_seconds": settings.projection_interval_seconds}
     followers = [Follower(build_projector(ledger, store), name="projector", **pace)]
-    if settings.policies:
-        policies = PolicyRunner(store, ledger.recorder, policy_consumers(ledger, store, settings.policies))
-        followers.append(Follower(policies, name="policies", **pace))
+    for consumer in policy_consumers(ledger, store, settings.policies):  # each its own: triage never delays routing
+        followers.append(Follower(PolicyRunner(store, ledger.recorder, [consumer]), name=consumer.name, **pace))
     return Followers(followers)
 
 

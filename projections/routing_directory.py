@@ -23,8 +23,8 @@ class ReadModelRoutingDirectory:
         found: list[str] = []
         cursor = None
         while True:
-            page = agents.agents_list(self.store, tenant, cursor=cursor, limit=agents.MAX_LIMIT)
-            found.extend(item["agent_id"] for item in page["items"])
+            page = agents.agents_list(self.store, tenant, presence="online", cursor=cursor, limit=agents.MAX_LIMIT)
+            found.extend(item["agent_id"] for item in page["items"] if item["held_slots"] < item["capacity"])
             cursor = page["next_cursor"]
             if cursor is None:
                 return found
