@@ -260,5 +260,3 @@ class ReleaseTicket:
     ticket_id: UUID
     expected_version: int | None = field(default=None, kw_only=True)
 
-
-AgentCommand = PutAgent | ChangeAgentPresence | TakeTicket | ReleaseTicket

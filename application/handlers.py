@@ -9,11 +9,11 @@ from ledgerdesk.domain.ticket import Ticket
 from ledgerdesk.domain.ticket_values import higher_priority
 
 from . import commands as c
+from .agent_handlers import AGENT_HANDLERS
 from .customer_resolution import identities_from_hints, resolve_customer
 from .mail_quarantine import QUARANTINE_HANDLERS
 from .route_ticket import route_ticket
 from .sla_policy_handlers import SLA_POLICY_HANDLERS
-from .agent_handlers import AGENT_HANDLERS
 from ledgerdesk.domain.errors import InvalidValue
 from .ports import LanguageDetector, no_language_detection
 from .unit_of_work import UnitOfWork

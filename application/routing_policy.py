@@ -82,9 +82,12 @@ class RoutingPolicy:
         free = agent.capacity - agent.load
         if agent.presence is not Presence.ONLINE or free <= 0:
             return []
+        waiting = self.directory.waiting_tickets(trigger.tenant, limit=free)
+        if not waiting:
+            return []
         candidates = tuple(self.directory.agent_ids(trigger.tenant))
         reason = f"agent {agent.agent_id} can take {free} more: the most urgent waiting tickets are routed again"
         return [
             c.RouteTicket(policy_context(self.name, trigger, reason=reason, index=i), ticket_id, candidates=candidates)
-            for i, ticket_id in enumerate(self.directory.waiting_tickets(trigger.tenant, limit=free))
+            for i, ticket_id in enumerate(waiting)
         ]

@@ -13,7 +13,6 @@ from typing import Any
 from uuid import UUID
 
 from ledgerdesk.domain.customer import Customer
-from ledgerdesk.domain.ticket import Ticket
 from ledgerdesk.domain.ticket_values import Priority
 from ledgerdesk.domain.triage import TriageRule, default_rules, triage
 
@@ -35,15 +34,15 @@ class TriagePolicy:
 
     def commands_for(self, trigger: Trigger, ledger: Any) -> list[Any]:
         ticket_id = UUID(trigger.aggregate_id)
-        ticket = ledger.aggregate(trigger.tenant, Ticket, ticket_id, field="ticket_id")
         story = [describe(e) for e in ledger.recorder.select_events(ticket_id, lte=trigger.version)]
         opened = story[0]["data"]
-        customer = ledger.aggregate(trigger.tenant, Customer, ticket.customer_id, field="customer_id")
+        opened_priority = Priority(opened["priority"])
+        customer = ledger.aggregate(trigger.tenant, Customer, UUID(opened["customer_id"]), field="customer_id")
         decision = triage(
             trigger.data["text"], opened.get("language"), customer.tier, _earlier_contacts_about_its_order(story),
-            self.rules, priority=Priority(opened["priority"]),
+            self.rules, priority=opened_priority,
         )
-        if decision.category is None and decision.priority is Priority(opened["priority"]):
+        if decision.category is None and decision.priority is opened_priority:
             return []
         ctx = policy_context(self.name, trigger, reason=f"triage: {decision.reason}")
         return [c.TriageTicket(ctx, ticket_id, category=decision.category, priority=decision.priority)]

@@ -34,6 +34,9 @@ class PolicyConsumer(ReadModel):
         self.event_types = policy.event_types  # type: ignore[misc]
 
     def apply(self, batch: Batch, event: EventRecord) -> None:
+        self.handle(event)  # no rows: the batch's transaction only carries the position
+
+    def handle(self, event: EventRecord) -> None:
         trigger = Trigger(
             event_id=event_id_text(event.aggregate_id, event.version),
             type=event.type,

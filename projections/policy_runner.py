@@ -69,7 +69,7 @@ class PolicyRunner:
                     record = None
                     try:
                         record = EventRecord.from_notification(notification)
-                        consumer.apply(None, record)  # type: ignore[arg-type]
+                        consumer.handle(record)
                     except Exception as error:
                         if not is_events_fault(error):
                             stop = error
