@@ -15,11 +15,12 @@ from __future__ import annotations
 from typing import Any, Protocol
 from uuid import UUID
 
-from ledgerdesk.domain.agent import Agent, Presence
+from ledgerdesk.domain.agent import Agent, Presence, is_agent_id
 from ledgerdesk.domain.ticket import Ticket
 from ledgerdesk.domain.ticket_values import TicketStatus
 
 from . import commands as c
+from .event_views import describe
 from .policy import Trigger, policy_context
 from .route_ticket import UNROUTABLE
 
@@ -40,7 +41,7 @@ class RoutingPolicy:
     name = "routing"
     event_types = frozenset({
         "Ticket.CustomerMessageAdded", "Ticket.StatusChanged", "Ticket.Unassigned", "Ticket.MergedInto",
-        "Agent.PresenceChanged", "Agent.TicketReleased",
+        "Ticket.Assigned", "Ticket.TransferredToTeam", "Agent.PresenceChanged", "Agent.TicketReleased",
     })
     # A slot it gave back is a slot to fill: the release it caused leads on to the waiting tickets.
     own_event_types = frozenset({"Agent.TicketReleased"})
@@ -61,21 +62,37 @@ class RoutingPolicy:
                 return []
             ctx = policy_context(self.name, trigger, reason="a customer is waiting on a ticket with no agent")
             return [c.RouteTicket(ctx, ticket_id, candidates=candidates)]
-        return self._release(trigger, ticket)
+        return self._release(trigger, ticket, ledger)
 
-    def _release(self, trigger: Trigger, ticket: Ticket) -> list[Any]:
-        if trigger.type == "Ticket.Unassigned":
-            agent_id = trigger.data.get("agent_id")
-        elif trigger.type == "Ticket.StatusChanged" and TicketStatus(trigger.data["to_status"]) not in UNROUTABLE:
-            return []
-        else:
+    def _release(self, trigger: Trigger, ticket: Ticket, ledger: Any) -> list[Any]:
+        """The slot a ticket held goes back when it leaves its agent: unassigned, given to another
+        agent or team, merged, solved or closed; a ticket reopened with its agent takes one again."""
+        if trigger.type == "Ticket.StatusChanged":
+            to, before = TicketStatus(trigger.data["to_status"]), TicketStatus(trigger.data["from_status"])
+            if to not in UNROUTABLE:
+                return self._retake(trigger, ticket) if before in UNROUTABLE else []
             agent_id = ticket.assignee_id
-        if agent_id is None:
+        elif trigger.type == "Ticket.MergedInto":
+            agent_id = ticket.assignee_id
+        else:  # Unassigned, Assigned (to another agent), TransferredToTeam: whoever had it before
+            agent_id = _assignee_before(ledger, ticket.id, trigger.version)
+            if agent_id == trigger.data.get("agent_id"):
+                return []
+        # An id no agent can have (a free-form assignee) holds no slot to give back.
+        if agent_id is None or not is_agent_id(agent_id):
             return []
-        why = {"Ticket.Unassigned": "the ticket was unassigned", "Ticket.MergedInto": "the ticket was merged"}.get(
+        why = {"Ticket.Unassigned": "the ticket was unassigned", "Ticket.MergedInto": "the ticket was merged",
+               "Ticket.Assigned": "the ticket was given to another agent",
+               "Ticket.TransferredToTeam": "the ticket was handed to a team"}.get(
             trigger.type, f"the ticket is {trigger.data.get('to_status')}")
         ctx = policy_context(self.name, trigger, reason=f"{why}: agent {agent_id} has a slot free again")
         return [c.ReleaseTicket(ctx, agent_id, ticket.id)]
+
+    def _retake(self, trigger: Trigger, ticket: Ticket) -> list[Any]:
+        if ticket.assignee_id is None or not is_agent_id(ticket.assignee_id):
+            return []
+        ctx = policy_context(self.name, trigger, reason=f"the ticket was reopened: agent {ticket.assignee_id} holds its slot again")
+        return [c.TakeTicket(ctx, ticket.assignee_id, ticket.id)]
 
     def _route_waiting(self, trigger: Trigger, ledger: Any) -> list[Any]:
         agent = ledger.aggregate(trigger.tenant, Agent, UUID(trigger.aggregate_id), field="agent_id")
@@ -85,9 +102,21 @@ class RoutingPolicy:
         waiting = self.directory.waiting_tickets(trigger.tenant, limit=free)
         if not waiting:
             return []
-        candidates = tuple(self.directory.agent_ids(trigger.tenant))
+        # The agent whose change this is, even if the agents read model has not seen it yet.
+        candidates = tuple(dict.fromkeys([agent.agent_id, *self.directory.agent_ids(trigger.tenant)]))
         reason = f"agent {agent.agent_id} can take {free} more: the most urgent waiting tickets are routed again"
         return [
             c.RouteTicket(policy_context(self.name, trigger, reason=reason, index=i), ticket_id, candidates=candidates)
             for i, ticket_id in enumerate(waiting)
         ]
+
+
+def _assignee_before(ledger: Any, ticket_id: UUID, version: int) -> str | None:
+    """The agent the ticket was assigned to just before its event at `version`."""
+    for stored in reversed(ledger.recorder.select_events(ticket_id, lte=version - 1)):
+        kind = describe(stored)
+        if kind["type"] == "Ticket.Assigned":
+            return kind["data"]["agent_id"]
+        if kind["type"] in ("Ticket.Unassigned", "Ticket.TransferredToTeam"):
+            return None
+    return None

@@ -114,3 +114,73 @@ def test_a_decision_to_wait_appends_nothing(ledger, routing) -> None:
     head = ledger.recorder.max_notification_id()
     until_quiet(routing)
     assert ledger.recorder.max_notification_id() == head
+
+
+# -- found by a hostile run of the branch -----------------------------------------------------
+
+
+def slots(ledger, tenant: str, agent_id: str) -> int:  # type: ignore[no-untyped-def]
+    return ledger.aggregate(tenant, Agent, Agent.id_for(tenant, agent_id)).load
+
+
+def test_a_free_form_assignee_parks_nothing_and_routing_goes_on(ledger, routing, read_store) -> None:
+    """Trial: a manual assignment to "李 娜" (no agent can have that id), then unassigning it, parked
+    the trigger and held the tenant in policy:routing."""
+    tenant = random_ref("tenant-")
+    ticket = ledger.execute(inbound(tenant, text="在吗")).result["ticket_id"]
+    ledger.execute(c.AssignTicket(context(tenant), UUID(ticket), agent_id="李 娜"))
+    ledger.execute(c.UnassignTicket(context(tenant), UUID(ticket)))
+    until_quiet(routing)
+    from ledgerdesk.projections import parking
+    with read_store.reading() as conn:
+        assert [p for p in parking.parked_events(conn, {"policy:routing": 1}) if p.tenant == tenant] == []
+    agent(ledger, tenant, "li.na", "zh")
+    until_quiet(routing)
+    assert assignee(ledger, tenant, ticket) == "li.na"
+
+
+def test_an_agent_coming_online_is_a_candidate_even_before_the_read_model_saw_it(ledger, read_store) -> None:
+    """Trial: the agents read model had not yet seen the presence change, so the agent that came
+    online was left out of its own routing of the waiting tickets."""
+
+    class Stale(ReadModelRoutingDirectory):
+        def agent_ids(self, tenant: str) -> list[str]:
+            return []
+
+    consumer = PolicyConsumer(RoutingPolicy(Stale(read_store)), ledger)
+    models = [*all_read_models(), consumer]
+    read_store.register(m.name for m in models)
+    projector = Projector(read_store, ledger.recorder, models)
+    projector.catch_up()
+    tenant = random_ref("tenant-")
+    ticket = ledger.execute(inbound(tenant, text="包裹呢")).result["ticket_id"]
+    agent(ledger, tenant, "wang.wei", "zh")
+    until_quiet(projector)
+    assert assignee(ledger, tenant, ticket) == "wang.wei"
+
+
+def test_a_reopened_ticket_takes_its_slot_again_and_a_reassigned_one_frees_it(ledger, routing) -> None:
+    """Trials: solving then reopening left the agent's slot free, so routing filled it past
+    capacity; giving a routed ticket to another agent or a team never freed the first's slot."""
+    tenant = random_ref("tenant-")
+    agent(ledger, tenant, "d1", "zh")
+    until_quiet(routing)
+    ticket = UUID(ledger.execute(inbound(tenant, text="我的订单在哪里")).result["ticket_id"])
+    until_quiet(routing)
+    assert assignee(ledger, tenant, str(ticket)) == "d1" and slots(ledger, tenant, "d1") == 1
+    ledger.execute(c.ChangeTicketStatus(context(tenant), ticket, status="solved"))
+    until_quiet(routing)
+    assert slots(ledger, tenant, "d1") == 0
+    ledger.execute(c.ChangeTicketStatus(context(tenant), ticket, status="open"))
+    until_quiet(routing)
+    assert slots(ledger, tenant, "d1") == 1
+    other = ledger.execute(inbound(tenant, text="还有一个问题")).result["ticket_id"]
+    until_quiet(routing)
+    assert assignee(ledger, tenant, other) is None  # d1 is full again: capacity 1
+
+    ledger.execute(c.AssignTicket(context(tenant), ticket, agent_id="someone.else"))
+    until_quiet(routing)
+    assert slots(ledger, tenant, "d1") == 1 and assignee(ledger, tenant, other) == "d1"  # freed, then refilled
+    ledger.execute(c.AssignTicket(context(tenant), UUID(other), team_id="returns"))
+    until_quiet(routing)
+    assert slots(ledger, tenant, "d1") == 0
