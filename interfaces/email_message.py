@@ -20,6 +20,8 @@ from email import message_from_bytes, policy
 from email.header import decode_header, make_header
 from email.message import EmailMessage
 
+from .http.inputs import CONTROL_CHARACTERS
+
 _BRACKETED_ID = re.compile(r"<([^<>]*)>")
 # Mailers label GBK/GB18030 and Big5-HKSCS text with the older, narrower names; the supersets read both.
 _CHARSET_SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "big5": "big5hkscs"}
@@ -264,6 +266,9 @@ def _html_to_text(markup: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
+_CONTROL = re.compile(f"[{CONTROL_CHARACTERS}]")
+
+
 def _clean(text: str) -> str:
     # Raw 8-bit header bytes arrive as surrogate escapes and utf-7 can yield lone surrogates; neither encodes
     # to UTF-8 later, and PostgreSQL text cannot hold NUL.
@@ -271,4 +276,6 @@ def _clean(text: str) -> str:
         text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     except UnicodeEncodeError:
         text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-    return text.replace("\x00", "")
+    # PostgreSQL text cannot hold NUL; the other control characters JSON intake refuses are
+    # marked as unreadable, not dropped: a mail is kept as it came, and never refused for them.
+    return _CONTROL.sub("\ufffd", text.replace("\x00", ""))

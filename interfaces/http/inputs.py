@@ -43,7 +43,9 @@ def _written_in_digits(value: Any) -> Any:
 # For every integer query parameter: Annotated[int, Digits, Query(...)].
 Digits = BeforeValidator(_written_in_digits)
 
-_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+# C0 control characters other than tab, CR and LF: nobody's text.
+CONTROL_CHARACTERS = "\x00-\x08\x0b\x0c\x0e-\x1f"
+_FORBIDDEN = re.compile(f"[{CONTROL_CHARACTERS}\ud800-\udfff]")
 
 
 def _offence(text: str) -> str | None:

@@ -399,3 +399,11 @@ def _message(message_id: str) -> EmailMessage:
     msg["Message-ID"] = f"<{message_id}>"
     msg["Subject"] = "Order"
     return msg
+
+
+def test_control_characters_in_a_mail_are_marked_unreadable_like_json_intake_refuses_them():
+    """Trial (hostile run of [policies]): a Subject of 'h\\x01i\\x1b' reached the log as it was, where
+    JSON intake refuses such characters; a mail is never refused, so they become U+FFFD."""
+    parsed = parse(b"From: a@example.com\r\nTo: s@shop.com\r\nMessage-ID: <z1@e>\r\nSubject: h\x01i\x1b\r\n\r\nbo\x02dy\tok")
+    assert parsed.subject == "h\ufffdi\ufffd"
+    assert parsed.text == "bo\ufffddy\tok"
