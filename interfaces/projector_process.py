@@ -46,8 +46,9 @@ class ProjectorProcess:
         return self._child.pid if self._child is not None else None
 
     def _environment(self) -> dict[str, str]:
-        # The child reads the same LEDGERDESK_* settings; the database as this process resolved it.
-        return {**os.environ, "LEDGERDESK_DATABASE_URL": self.settings.database_url}
+        # The child reads the same LEDGERDESK_* settings; the database and policies as this process resolved them.
+        return {**os.environ, "LEDGERDESK_DATABASE_URL": self.settings.database_url,
+                "LEDGERDESK_POLICIES": ",".join(self.settings.policies)}
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         child = subprocess.Popen(

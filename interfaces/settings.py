@@ -76,8 +76,10 @@ class Settings(BaseSettings):
     # While commands keep coming, a projector takes a batch at most this often, so a batch's
     # fixed cost is shared by the commands of the interval; after a quiet spell it starts at once.
     projection_interval_seconds: float = Field(default=0.025, ge=0, le=10)
-    # The policies the projector runs beside the read models, comma-separated ("" for none).
-    policies: Annotated[tuple[Literal["triage", "routing"], ...], NoDecode] = ("triage", "routing")
+    # The policies that follow the log beside the read models, comma-separated ("" for none).
+    # Triage is opt-in for now: it changes a ticket a moment after intake answered, so a client
+    # that reads the ticket's history or version right away would see it move under it.
+    policies: Annotated[tuple[Literal["triage", "routing"], ...], NoDecode] = ("routing",)
     # How long a projector sleeps when nothing woke it: a backstop for writers it cannot hear
     # (another process on the same SQLite file); on PostgreSQL NOTIFY wakes it at once.
     projection_fallback_wake_seconds: float = Field(default=2.0, gt=0)

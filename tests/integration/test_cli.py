@@ -59,7 +59,7 @@ def test_projections_status_shows_the_lag_and_rebuild_catches_up_with_a_progress
     assert main(["projections", "status", "--json", "--database", settings.database_url]) == 0
     before = json.loads(capsys.readouterr().out)
     # The read models, and the policies that follow the log beside them.
-    assert {row["name"] for row in before} == {"inbox", "timeline", "analytics", "quarantine", "agents", "policy:triage", "policy:routing"}
+    assert {row["name"] for row in before} == {"inbox", "timeline", "analytics", "quarantine", "agents", "policy:routing"}
     assert all(row["lag"] == head and row["position"] == 0 for row in before)
 
     assert main(["projections", "rebuild", "--database", settings.database_url]) == 0

@@ -50,7 +50,7 @@ def test_on_sqlite_the_read_models_live_in_a_file_of_their_own_beside_the_events
 
 
 def test_serve_projects_in_a_child_process_that_comes_back_when_killed_and_ends_with_serve(tmp_path) -> None:
-    settings = Settings(database_url=f"sqlite:///{tmp_path}/shop.db", default_phone_region="CN")
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/shop.db", default_phone_region="CN", policies="triage,routing")
     assert settings.projections == "process"  # what `serve` does unless told otherwise
     runtime = build_runtime(settings)
     assert isinstance(runtime.follower, ProjectorProcess)
