@@ -22,6 +22,7 @@ class CommandContext:
     correlation_id: str
     causation_id: str | None = None
     reason: str | None = None
+    decision: dict | None = None  # a policy's decision inputs (AuditMeta.decision)
     # True when the caller chose the command id (Idempotency-Key): a repeat returns the first result.
     idempotent: bool = False
 
@@ -33,6 +34,7 @@ class CommandContext:
             correlation_id=self.correlation_id,
             causation_id=self.causation_id,
             reason=self.reason,
+            decision=self.decision,
         )
 
 

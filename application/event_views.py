@@ -67,6 +67,7 @@ def describe(stored: StoredEvent, position: int | None = None) -> dict[str, Any]
         "correlation_id": meta["correlation_id"],
         "causation_id": meta["causation_id"],
         "reason": meta["reason"],
+        "decision": meta.get("decision"),
         "data": {k: v for k, v in state.items() if k not in _ENVELOPE},
     }
     if position is not None:

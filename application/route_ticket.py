@@ -50,7 +50,7 @@ def route_ticket(uow: UnitOfWork, cmd: c.RouteTicket) -> dict[str, Any]:
     if not isinstance(decision, Assign):
         return {**answer, "routed": False, "reason": decision.reason, "queue": decision.team}
     chosen = next(a for a in agents if a is not None and a.agent_id == decision.agent_id)
-    meta = replace(uow.meta, reason=decision.reason)
+    meta = replace(uow.meta, reason=decision.reason, decision=decision.inputs)
     chosen.take(meta, uow.at, ticket.id)
     ticket.assign(meta, uow.at, chosen.agent_id, ticket.team_id)
     return {**answer, "assignee_id": chosen.agent_id, "routed": True, "reason": decision.reason}

@@ -15,7 +15,7 @@ class AuditMetaAsDict(Transcoding):
     name = "audit_meta"
 
     def encode(self, o: AuditMeta) -> dict[str, Any]:
-        return {
+        encoded = {
             "tenant": o.tenant,
             "actor_kind": str(o.actor.kind),
             "actor_id": o.actor.id,
@@ -24,6 +24,9 @@ class AuditMetaAsDict(Transcoding):
             "causation_id": o.causation_id,
             "reason": o.reason,
         }
+        if o.decision is not None:  # only a policy's events carry it: the others keep their shape
+            encoded["decision"] = o.decision
+        return encoded
 
     def decode(self, d: dict[str, Any]) -> AuditMeta:
         return AuditMeta(
@@ -33,6 +36,7 @@ class AuditMetaAsDict(Transcoding):
             correlation_id=d["correlation_id"],
             causation_id=d["causation_id"],
             reason=d["reason"],
+            decision=d.get("decision"),
         )
 
 

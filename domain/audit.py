@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 EVENT_ID_NAMESPACE = uuid5(NAMESPACE_URL, "https://ledgerdesk.invalid/events")
@@ -39,6 +40,9 @@ class AuditMeta:
     correlation_id: str
     causation_id: str | None = None
     reason: str | None = None
+    # What an automatic decision saw (a policy's inputs: the agents it weighed, the rule that
+    # matched, the clock it read), so the history answers "why" with no other lookup. JSON values.
+    decision: dict[str, Any] | None = None
 
     def caused_by(self, event_id: UUID) -> AuditMeta:
         """The same command's metadata for an event that another event of this command caused."""

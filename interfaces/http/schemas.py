@@ -194,6 +194,8 @@ class EventOut(BaseModel):
     correlation_id: str
     causation_id: str | None
     reason: str | None
+    # An automatic step's inputs (actor kind `policy`): what it weighed to decide; null otherwise.
+    decision: dict | None = None
     data: dict
 
 

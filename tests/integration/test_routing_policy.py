@@ -75,6 +75,10 @@ def test_tickets_go_by_language_wait_when_nobody_is_free_and_are_routed_when_a_s
     assigned = next(e for e in history if e["type"] == "Ticket.Assigned")
     assert assigned["actor"] == {"kind": "policy", "id": "routing"} and assigned["causation_id"] == message["id"]
     assert assigned["reason"].startswith("assigned to agent agent-zh") and "zh" in assigned["reason"]
+    # The inputs it weighed travel with it: the ticket's needs and every candidate, with why not.
+    weighed = assigned["decision"]
+    assert weighed["chosen"] == "agent-zh" and weighed["ticket"]["language"] == "zh"
+    assert {agent["agent_id"] for agent in weighed["candidates"]} >= {"agent-zh", "agent-en"}
 
 
 def test_an_offline_agent_gets_nothing_until_online(ledger, routing) -> None:
