@@ -70,8 +70,10 @@ def policy_command_id(policy: str, trigger: Trigger, index: int) -> str:
     return str(uuid5(POLICY_COMMAND_NAMESPACE, json.dumps([policy, trigger.event_id, index])))
 
 
-def policy_context(policy: str, trigger: Trigger, reason: str, index: int = 0) -> CommandContext:
-    """The context of the `index`-th command a policy decided for a trigger."""
+def policy_context(policy: str, trigger: Trigger, reason: str, index: int = 0,
+                   decision: dict[str, Any] | None = None) -> CommandContext:
+    """The context of the `index`-th command a policy decided for a trigger, with the decision's
+    reason and its inputs (JSON values), which its events carry."""
     return CommandContext(
         tenant=trigger.tenant,
         actor=Actor(ActorKind.POLICY, policy),
@@ -79,6 +81,7 @@ def policy_context(policy: str, trigger: Trigger, reason: str, index: int = 0) -
         correlation_id=trigger.aggregate_id,
         causation_id=trigger.event_id,
         reason=reason,
+        decision=decision,
         idempotent=True,
     )
 
