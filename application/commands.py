@@ -10,6 +10,7 @@ from uuid import UUID
 
 from ledgerdesk.domain.audit import Actor, AuditMeta
 from ledgerdesk.domain.channel import Channel
+from ledgerdesk.domain.escalation import ClockReading, EscalationSettings
 from ledgerdesk.domain.message import Attachment
 from ledgerdesk.domain.ticket_values import Category, Priority, TicketStatus
 
@@ -127,6 +128,19 @@ class TriageTicket(TicketCommand):
 
 
 @dataclass(frozen=True)
+class EscalateTicket(TicketCommand):
+    """An SLA clock of the ticket reached a level: escalate it as its policy says, once per level.
+
+    `reading` is the clock as the SLA read model had it at `reading.at`, when the ticket's last
+    event was the one at `seen_at`; a ticket that changed since is read again, not escalated.
+    """
+
+    reading: ClockReading
+    settings: EscalationSettings
+    seen_at: datetime
+
+
+@dataclass(frozen=True)
 class RouteTicket(TicketCommand):
     """Give the ticket to the best qualified agent among `candidates` (agent ids), if it has none yet."""
 
@@ -196,6 +210,7 @@ class DefineSlaPolicy:
     targets: dict[str, int | None]
     warning_percent: int = 75
     calendar: dict[str, object] = field(default_factory=lambda: {"kind": "24x7"})
+    escalation: dict[str, object] | None = None  # None: the defaults (domain/escalation.py)
 
 
 @dataclass(frozen=True)
@@ -211,6 +226,7 @@ class ReviseSlaPolicy:
     targets: dict[str, int | None]
     warning_percent: int = 75
     calendar: dict[str, object] = field(default_factory=lambda: {"kind": "24x7"})
+    escalation: dict[str, object] | None = None  # None: the defaults (domain/escalation.py)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from eventsourcing.persistence import StoredEvent
 
 from ledgerdesk.domain.audit import EVENT_ID_NAMESPACE
 
-_ENVELOPE = ("timestamp", "meta", "originator_topic")
+# class_version: which shape of the event was stored (README, "Changing an event"), not data.
+_ENVELOPE = ("timestamp", "meta", "originator_topic", "class_version")
 
 
 def _dashed(hex_uuid: str) -> str:

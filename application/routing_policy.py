@@ -3,6 +3,8 @@
 - A customer message on a ticket with no agent: route it (application/route_ticket.py decides
   on the agents' state in the same append that stores the choice).
 - A ticket solved, closed, merged or unassigned: its agent's slot is given back.
+- A ticket handed to a team (by a person, or escalated to its escalation team): routed among
+  the team's members.
 - An agent coming online or giving a slot back: the most urgent waiting tickets (the inbox's
   order: SLA due first, then priority, then age) are routed again, as many as the agent has
   free slots (any equally qualified agent may get them: the decision is the same as ever).
@@ -52,17 +54,22 @@ class RoutingPolicy:
     def commands_for(self, trigger: Trigger, ledger: Any) -> list[Any]:
         if trigger.type.startswith("Agent."):
             return self._route_waiting(trigger, ledger)
-        ticket_id = UUID(trigger.aggregate_id)
-        ticket = ledger.aggregate(trigger.tenant, Ticket, ticket_id, field="ticket_id")
+        ticket = ledger.aggregate(trigger.tenant, Ticket, UUID(trigger.aggregate_id), field="ticket_id")
         if trigger.type == "Ticket.CustomerMessageAdded":
-            if ticket.assignee_id is not None or ticket.status in UNROUTABLE:
-                return []
-            candidates = tuple(self.directory.agent_ids(trigger.tenant))
-            if not candidates:  # nobody could take it now: it waits for a slot to free, at no cost
-                return []
-            ctx = policy_context(self.name, trigger, reason="a customer is waiting on a ticket with no agent")
-            return [c.RouteTicket(ctx, ticket_id, candidates=candidates)]
-        return self._release(trigger, ticket, ledger)
+            return self._route(trigger, ticket, "a customer is waiting on a ticket with no agent")
+        released = self._release(trigger, ticket, ledger)
+        if trigger.type == "Ticket.TransferredToTeam":  # the team's members may take it now
+            return released + self._route(trigger, ticket, f"the ticket was handed to team {trigger.data['team_id']}",
+                                          index=len(released))
+        return released
+
+    def _route(self, trigger: Trigger, ticket: Ticket, reason: str, index: int = 0) -> list[Any]:
+        if ticket.assignee_id is not None or ticket.status in UNROUTABLE or ticket.merged_into is not None:
+            return []
+        candidates = tuple(self.directory.agent_ids(trigger.tenant))
+        if not candidates:  # nobody could take it now: it waits for a slot to free, at no cost
+            return []
+        return [c.RouteTicket(policy_context(self.name, trigger, reason=reason, index=index), ticket.id, candidates=candidates)]
 
     def _release(self, trigger: Trigger, ticket: Ticket, ledger: Any) -> list[Any]:
         """The slot a ticket held goes back when it leaves its agent: unassigned, given to another

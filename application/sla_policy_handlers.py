@@ -15,7 +15,7 @@ def _answer(policy: SlaPolicy) -> dict[str, Any]:
 
 def define_sla_policy(uow: UnitOfWork, cmd: c.DefineSlaPolicy) -> dict[str, Any]:
     policy = SlaPolicy.define(
-        uow.meta, uow.at, cmd.name, cmd.rank, cmd.match, cmd.targets, cmd.warning_percent, cmd.calendar
+        uow.meta, uow.at, cmd.name, cmd.rank, cmd.match, cmd.targets, cmd.warning_percent, cmd.calendar, cmd.escalation
     )
     uow.add(policy)
     return _answer(policy)
@@ -23,7 +23,7 @@ def define_sla_policy(uow: UnitOfWork, cmd: c.DefineSlaPolicy) -> dict[str, Any]
 
 def revise_sla_policy(uow: UnitOfWork, cmd: c.ReviseSlaPolicy) -> dict[str, Any]:
     policy = uow.get(SlaPolicy, cmd.policy_id, field="policy_id", expected_version=cmd.expected_version)
-    policy.revise(uow.meta, uow.at, cmd.name, cmd.rank, cmd.match, cmd.targets, cmd.warning_percent, cmd.calendar)
+    policy.revise(uow.meta, uow.at, cmd.name, cmd.rank, cmd.match, cmd.targets, cmd.warning_percent, cmd.calendar, cmd.escalation)
     return _answer(policy)
 
 

@@ -7,7 +7,7 @@ decision's `levels` as done. A redelivered or repeated trigger then asks for not
 """
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -105,6 +105,43 @@ class EscalationSettings:
 
     def to_dict(self) -> dict[str, Any]:
         return {"on_warning": self.on_warning.to_dict(), "on_breach": self.on_breach.to_dict()}
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> EscalationSettings:
+        """Checked settings from a policy's JSON (None: the defaults); a level left out does nothing."""
+        if raw is None:
+            return cls()
+        if not isinstance(raw, Mapping):
+            raise InvalidValue("escalation is an object of on_warning and on_breach", field="escalation")
+        for key in raw:
+            if key not in ("on_warning", "on_breach"):
+                raise InvalidValue("escalation has only on_warning and on_breach", field=f"escalation.{str(key)[:40]}")
+        return cls(on_warning=_level_actions(raw.get("on_warning"), "escalation.on_warning"),
+                   on_breach=_level_actions(raw.get("on_breach"), "escalation.on_breach"))
+
+
+ACTION_KEYS = ("raise_priority_to", "transfer_to_team", "notify")
+
+
+def _level_actions(raw: Any, field: str) -> LevelActions:
+    if raw is None:
+        return LevelActions()
+    if not isinstance(raw, Mapping):
+        raise InvalidValue(f"{field} is an object of {', '.join(ACTION_KEYS)}", field=field)
+    for key in raw:
+        if key not in ACTION_KEYS:
+            raise InvalidValue(f"{field} has only {', '.join(ACTION_KEYS)}", field=f"{field}.{str(key)[:40]}")
+    priority, team, notify = raw.get("raise_priority_to"), raw.get("transfer_to_team"), raw.get("notify", False)
+    if priority is not None:
+        try:
+            priority = Priority(priority)
+        except ValueError:
+            raise InvalidValue(f"a priority is one of: {', '.join(Priority)}", field=f"{field}.raise_priority_to") from None
+    if team is not None and (not isinstance(team, str) or any(ch < " " for ch in team)):
+        raise InvalidValue("a team id is text without control characters", field=f"{field}.transfer_to_team")
+    if not isinstance(notify, bool):
+        raise InvalidValue("notify is true or false", field=f"{field}.notify")
+    return LevelActions(raise_priority_to=priority, transfer_to_team=team, notify=notify)
 
 
 @dataclass(frozen=True)

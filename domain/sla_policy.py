@@ -7,7 +7,7 @@ stored JSON as it is. `select_policy` is the pure rule that picks a ticket's pol
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 from uuid import uuid4
@@ -18,6 +18,7 @@ from .audit import AuditMeta
 from .business_hours import BusinessCalendar
 from .channel import Channel
 from .errors import IllegalTransition, InvalidValue
+from .escalation import EscalationSettings
 from .ticket_values import Category, Priority
 
 MAX_NAME = 120
@@ -138,7 +139,7 @@ def _checked_calendar(raw: Any) -> dict[str, Any]:
 
 
 def checked_terms(
-    name: Any, rank: Any, match: Any, targets: Any, warning_percent: Any, calendar: Any
+    name: Any, rank: Any, match: Any, targets: Any, warning_percent: Any, calendar: Any, escalation: Any = None
 ) -> dict[str, Any]:
     """A policy's full terms in canonical form, as its Defined and Revised events carry them."""
     return {
@@ -148,7 +149,18 @@ def checked_terms(
         "targets": checked_targets(targets),
         "warning_percent": checked_warning_percent(warning_percent),
         "calendar": _checked_calendar(calendar),
+        "escalation": EscalationSettings.from_dict(escalation).to_dict(),
     }
+
+
+# Version 1 of Defined and Revised had no escalation: the policies defined then escalate as a
+# policy does that leaves it out (EscalationSettings' defaults). How an event changes shape:
+# README, "Changing an event".
+DEFAULT_ESCALATION = EscalationSettings().to_dict()
+
+
+def _add_default_escalation(state: dict[str, Any]) -> None:
+    state["escalation"] = _copied(DEFAULT_ESCALATION)
 
 
 # -- the aggregate ---------------------------------------------------------------------------
@@ -159,22 +171,30 @@ class SlaPolicy(Aggregate):
         meta: AuditMeta
 
     class Defined(Event, Aggregate.Created):
+        class_version = 2
         name: str
         rank: int
         match: dict[str, list[str]]
         targets: dict[str, int | None]
         warning_percent: int
         calendar: dict[str, Any]
+        escalation: dict[str, Any]
+
+        upcast_v1_v2 = staticmethod(_add_default_escalation)
 
     class Revised(Event):
         """A full new version of the policy's terms."""
 
+        class_version = 2
         name: str
         rank: int
         match: dict[str, list[str]]
         targets: dict[str, int | None]
         warning_percent: int
         calendar: dict[str, Any]
+        escalation: dict[str, Any]
+
+        upcast_v1_v2 = staticmethod(_add_default_escalation)
 
         def apply(self, policy: SlaPolicy) -> None:
             policy.name = self.name
@@ -183,6 +203,7 @@ class SlaPolicy(Aggregate):
             policy.targets = self.targets
             policy.warning_percent = self.warning_percent
             policy.calendar = self.calendar
+            policy.escalation = self.escalation
 
     class Retired(Event):
         def apply(self, policy: SlaPolicy) -> None:
@@ -197,6 +218,7 @@ class SlaPolicy(Aggregate):
         targets: dict[str, int | None],
         warning_percent: int,
         calendar: dict[str, Any],
+        escalation: dict[str, Any],
     ) -> None:
         self.tenant = meta.tenant
         self.name = name
@@ -205,6 +227,7 @@ class SlaPolicy(Aggregate):
         self.targets = targets
         self.warning_percent = warning_percent
         self.calendar = calendar
+        self.escalation = escalation
         self.retired = False
 
     @classmethod
@@ -218,8 +241,9 @@ class SlaPolicy(Aggregate):
         targets: Mapping[str, Any],
         warning_percent: int = DEFAULT_WARNING_PERCENT,
         calendar: Mapping[str, Any] | None = None,
+        escalation: Mapping[str, Any] | None = None,
     ) -> SlaPolicy:
-        terms = checked_terms(name, rank, match, targets, warning_percent, calendar)
+        terms = checked_terms(name, rank, match, targets, warning_percent, calendar, escalation)
         return cls._create(cls.Defined, id=uuid4(), timestamp=at, meta=meta, **terms)
 
     def terms(self) -> dict[str, Any]:
@@ -230,6 +254,7 @@ class SlaPolicy(Aggregate):
             "targets": self.targets,
             "warning_percent": self.warning_percent,
             "calendar": self.calendar,
+            "escalation": self.escalation,
         }
 
     def _require_active(self) -> None:
@@ -246,10 +271,11 @@ class SlaPolicy(Aggregate):
         targets: Mapping[str, Any],
         warning_percent: int = DEFAULT_WARNING_PERCENT,
         calendar: Mapping[str, Any] | None = None,
+        escalation: Mapping[str, Any] | None = None,
     ) -> None:
         """Replace every term at once; the same terms again are no change and no event."""
         self._require_active()
-        terms = checked_terms(name, rank, match, targets, warning_percent, calendar)
+        terms = checked_terms(name, rank, match, targets, warning_percent, calendar, escalation)
         if terms != self.terms():
             self.trigger_event(self.Revised, timestamp=at, meta=meta, **terms)
 
@@ -268,6 +294,7 @@ class SlaPolicy(Aggregate):
             targets=dict(self.targets),
             warning_percent=self.warning_percent,
             calendar=_copied(self.calendar),
+            escalation=_copied(self.escalation),
             defined_at=self.created_on,
             retired=self.retired,
         )
@@ -298,6 +325,7 @@ class SlaPolicySnapshot:
     calendar: dict[str, Any]
     defined_at: datetime
     retired: bool = False
+    escalation: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_ESCALATION))
 
     def matches(self, priority: str, channel: str, category: str | None, customer_tier: str | None) -> bool:
         """Whether a ticket with these attributes falls under the policy; a retired policy matches nothing."""

@@ -155,6 +155,19 @@ class Ticket(Aggregate):
             ticket.conversation_ids.extend(c for c in self.conversation_ids if c not in ticket.conversation_ids)
             ticket.order_ids.extend(o for o in self.order_ids if o not in ticket.order_ids)
 
+    class Escalated(Event):
+        """An SLA clock reached a level (warning, breach) and the policy's escalation was carried
+        out; the priority change or team transfer it asked for are events of their own, caused by
+        this one. `notify` asks whoever watches the feed to tell a person."""
+
+        metric: str
+        cycle: int
+        levels: list[str]
+        notify: bool
+
+        def apply(self, ticket: Ticket) -> None:
+            ticket.escalations.extend(f"{self.metric}:{self.cycle}:{level}" for level in self.levels)
+
     class Rated(Event):
         score: int
         comment: str | None
@@ -190,6 +203,7 @@ class Ticket(Aggregate):
         self.merged_ticket_ids: list[UUID] = []
         self.rating: Rating | None = None
         self.reply_count = 0
+        self.escalations: list[str] = []  # "metric:cycle:level", each escalated once
 
     @classmethod
     def open(
@@ -351,6 +365,25 @@ class Ticket(Aggregate):
             conversation_ids=list(self.conversation_ids),
             order_ids=list(self.order_ids),
         )
+
+    def escalated_levels(self, metric: str, cycle: int) -> frozenset[str]:
+        prefix = f"{metric}:{cycle}:"
+        return frozenset(key[len(prefix):] for key in self.escalations if key.startswith(prefix))
+
+    def escalate(self, meta: AuditMeta, at: datetime, metric: str, cycle: int, levels: list[str], notify: bool,
+                 raise_priority_to: Priority | None, transfer_to_team: str | None) -> None:
+        """Record an SLA escalation and carry out what it asks: a higher priority, a transfer to
+        a team (whose queue then holds the ticket). A level escalated before is never again."""
+        self._require_workable()
+        levels = [level for level in levels if level not in self.escalated_levels(metric, cycle)]
+        if not levels:
+            return
+        self.trigger_event(self.Escalated, timestamp=at, meta=meta, metric=metric, cycle=cycle, levels=levels, notify=notify)
+        caused = meta.caused_by(self.last_event_id)
+        if raise_priority_to is not None:
+            self.change_priority(caused, at, raise_priority_to)
+        if transfer_to_team is not None:
+            self.assign(caused, at, None, transfer_to_team)
 
     def rate(self, meta: AuditMeta, at: datetime, score: int, comment: str | None) -> None:
         if self.status not in (TicketStatus.SOLVED, TicketStatus.CLOSED) or self.merged_into is not None:

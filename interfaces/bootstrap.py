@@ -13,15 +13,18 @@ import psycopg
 from ledgerdesk import migrations
 from ledgerdesk.application.ledger import Ledger
 from ledgerdesk.application.ports import Clock, system_clock
-from ledgerdesk.application.policy import Policy
+from ledgerdesk.application.escalation_policy import EscalationPolicy
+from ledgerdesk.application.policy import Policy, run_policy
 from ledgerdesk.application.routing_policy import RoutingPolicy
 from ledgerdesk.application.triage_policy import TriagePolicy
 from ledgerdesk.projections.catalog import all_read_models
+from ledgerdesk.projections.escalation_sweep import EscalationSweep
 from ledgerdesk.projections.follower import Follower, Followers
 from ledgerdesk.projections.policy_consumer import PolicyConsumer
 from ledgerdesk.projections.policy_runner import PolicyRunner
 from ledgerdesk.projections.projector import Projector
 from ledgerdesk.projections.routing_directory import ReadModelRoutingDirectory
+from ledgerdesk.projections.sla.due_clocks import ReadModelSlaTimers
 from ledgerdesk.projections.store import ReadStore
 
 from .language_detection import LangidDetector
@@ -67,11 +70,15 @@ def build_read_store(settings: Settings) -> ReadStore:
 POLICIES: dict[str, Callable[[ReadStore], Policy]] = {
     "triage": lambda _store: TriagePolicy(),
     "routing": lambda store: RoutingPolicy(ReadModelRoutingDirectory(store)),
+    "escalation": lambda store: EscalationPolicy(ReadModelSlaTimers(store, system_clock)),
 }
+# The policies fired by timers (the escalation sweep), not by events of the log.
+TIMED_POLICIES = frozenset({"escalation"})
 
 
 def policy_consumers(ledger: Ledger, store: ReadStore, policies: tuple[str, ...]) -> list[PolicyConsumer]:
-    consumers = [PolicyConsumer(POLICIES[name](store), ledger) for name in policies]
+    """A log follower for each policy that reacts to the log's events."""
+    consumers = [PolicyConsumer(POLICIES[name](store), ledger) for name in policies if name not in TIMED_POLICIES]
     store.register(consumer.name for consumer in consumers)
     return consumers
 
@@ -125,12 +132,16 @@ class Runtime:
 def build_follower(ledger: Ledger, store: ReadStore, settings: Settings) -> Followers:
     """The read models' follower and, beside it, one per policy: a policy's batch runs commands
     through the write path, which takes far longer than a read model's, and neither the inbox
-    nor another policy must wait for it."""
+    nor another policy must wait for it. Escalation's timers have a sweep of their own."""
     pace = {"fallback_wake_seconds": settings.projection_fallback_wake_seconds,
             "interval_seconds": settings.projection_interval_seconds}
-    followers = [Follower(build_projector(ledger, store), name="projector", **pace)]
+    followers: list[Follower | EscalationSweep] = [Follower(build_projector(ledger, store), name="projector", **pace)]
     for consumer in policy_consumers(ledger, store, settings.policies):  # each its own: triage never delays routing
         followers.append(Follower(PolicyRunner(store, ledger.recorder, [consumer]), name=consumer.name, **pace))
+    if "escalation" in settings.policies:
+        escalation = POLICIES["escalation"](store)
+        followers.append(EscalationSweep(store, lambda trigger: run_policy(escalation, trigger, ledger),
+                                         interval=settings.escalation_sweep_seconds))
     return Followers(followers)
 
 

@@ -76,10 +76,13 @@ class Settings(BaseSettings):
     # While commands keep coming, a projector takes a batch at most this often, so a batch's
     # fixed cost is shared by the commands of the interval; after a quiet spell it starts at once.
     projection_interval_seconds: float = Field(default=0.025, ge=0, le=10)
-    # The policies that follow the log beside the read models, comma-separated ("" for none).
+    # The policies that run beside the read models, comma-separated ("" for none).
     # Triage is opt-in for now: it changes a ticket a moment after intake answered, so a client
     # that reads the ticket's history or version right away would see it move under it.
-    policies: Annotated[tuple[Literal["triage", "routing"], ...], NoDecode] = ("routing",)
+    policies: Annotated[tuple[Literal["triage", "routing", "escalation"], ...], NoDecode] = ("routing", "escalation")
+    # The escalation sweep looks at the SLA clocks at least this often (and at each warning or
+    # due time it knows of): the safety net under every other timer.
+    escalation_sweep_seconds: float = Field(default=30.0, gt=0, le=3600)
     # How long a projector sleeps when nothing woke it: a backstop for writers it cannot hear
     # (another process on the same SQLite file); on PostgreSQL NOTIFY wakes it at once.
     projection_fallback_wake_seconds: float = Field(default=2.0, gt=0)

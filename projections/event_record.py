@@ -37,6 +37,7 @@ class EventRecord:
         meta = state.pop("meta")["_data_"]
         timestamp = state.pop("timestamp")["_data_"]
         state.pop("originator_topic", None)
+        state.pop("class_version", None)  # the shape's version (README, "Changing an event"), not data
         for name, value in state.items():
             if value.__class__ is dict or value.__class__ is list:
                 state[name] = flatten(value)

@@ -76,12 +76,12 @@ class Followers:
     """Several followers of the log in one process, started, woken and stopped together; each
     with its own thread, positions and pace, so a slow one holds back none of the others."""
 
-    def __init__(self, followers: list[Follower]) -> None:
+    def __init__(self, followers: list) -> None:  # Follower, or anything that starts, wakes and stops
         self.followers = followers
 
     @property
     def models(self) -> list:
-        return [model for follower in self.followers for model in follower.projector.models]
+        return [model for follower in self.followers for model in getattr(follower, "projector", follower).models]
 
     def wake(self, position: int | None = None) -> None:
         for follower in self.followers:

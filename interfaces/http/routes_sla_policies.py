@@ -29,6 +29,7 @@ def sla_policy_view(policy: SlaPolicy) -> dict[str, Any]:
         "targets": targets_in_minutes_and_seconds(policy.targets),
         "warning_percent": policy.warning_percent,
         "calendar": policy.calendar,
+        "escalation": policy.escalation,
         "retired": policy.retired,
         "defined_at": policy.created_on.isoformat(),
         "updated_at": policy.modified_on.isoformat(),
@@ -46,6 +47,7 @@ def define(body: p.SlaPolicyIn, caller: CallerDep, ledger: LedgerDep) -> PlainJS
         targets=body.targets.in_seconds(),
         warning_percent=body.warning_percent,
         calendar=body.calendar,
+        escalation=None if body.escalation is None else body.escalation.model_dump(mode="json"),
     )
     return command_answer(ledger.execute(command), status_code=201)
 
@@ -81,6 +83,7 @@ def revise(policy_id: UUID, body: p.SlaPolicyRevisionIn, caller: CallerDep, ledg
         targets=body.targets.in_seconds(),
         warning_percent=body.warning_percent,
         calendar=body.calendar,
+        escalation=None if body.escalation is None else body.escalation.model_dump(mode="json"),
     )
     return command_answer(ledger.execute(command))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from ledgerdesk.domain.channel import Channel
 from ledgerdesk.domain.ticket_values import Category, Priority
@@ -52,6 +52,21 @@ def _seconds(minutes: int | None) -> int | None:
     return None if minutes is None else minutes * 60
 
 
+class EscalationLevelIn(Body):
+    raise_priority_to: Priority | None = Field(default=None, description="raised only, never lowered")
+    transfer_to_team: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")] | None = Field(
+        default=None, description="the team whose queue takes the ticket (its escalation team)")
+    notify: StrictBool = Field(default=False, description="the Ticket.Escalated event asks whoever watches the feed to tell a person")
+
+
+class EscalationIn(Body):
+    """What a clock of this policy reaching its warning, and its due time, does to the ticket.
+    A level left out does nothing."""
+
+    on_warning: EscalationLevelIn | None = None
+    on_breach: EscalationLevelIn | None = None
+
+
 class SlaPolicyIn(Body):
     name: Annotated[str, Field(min_length=1, max_length=120)]
     rank: Whole = Field(default=100, ge=0, le=10_000, description="lower ranks are tried first")
@@ -63,6 +78,8 @@ class SlaPolicyIn(Body):
         description='{"kind": "24x7"} or {"kind": "business_hours", "timezone", "weekly", "holiday_country", '
         '"holiday_subdivision", "holidays"}',
     )
+    escalation: EscalationIn | None = Field(
+        default=None, description="left out: a warning notifies; a breach makes the ticket urgent and notifies")
     reason: Reason = None
 
 
@@ -108,6 +125,7 @@ class SlaPolicyOut(BaseModel):
     targets: SlaTargetsOut
     warning_percent: int
     calendar: dict[str, Any]
+    escalation: dict[str, Any]
     retired: bool
     defined_at: str
     updated_at: str

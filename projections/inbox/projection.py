@@ -36,7 +36,7 @@ from ..read_model import Batch, ReadModel
 from ..sla.book import EVENT_TYPES as SLA_EVENT_TYPES
 from ..sla.book import SlaBook
 from ..sla.clocks import NO_SLA_FIELDS
-from ..sla.tables import sla_clocks, sla_customers, sla_policies, sla_tickets
+from ..sla.tables import sla_clocks, sla_customers, sla_escalations, sla_policies, sla_tickets
 from ..text import excerpt
 from .tables import inbox_counts, inbox_ticket_tags, inbox_tickets
 
@@ -70,7 +70,8 @@ class _BatchState:
 
 class TicketInbox(ReadModel):
     name = NAME
-    tables = (inbox_tickets, inbox_ticket_tags, inbox_counts, sla_policies, sla_customers, sla_tickets, sla_clocks)
+    tables = (inbox_tickets, inbox_ticket_tags, inbox_counts, sla_policies, sla_customers, sla_tickets, sla_clocks,
+              sla_escalations)
     event_types = frozenset(
         {
             "Ticket.Opened",
@@ -89,6 +90,10 @@ class TicketInbox(ReadModel):
             "Ticket.MergedInto",
             "Ticket.TicketMergedIn",
             "Ticket.Rated",
+            "Ticket.Escalated",
+            # Nothing to show, but every ticket event moves updated_at: escalation trusts a
+            # ticket's clocks only while updated_at is the ticket's last event (escalate_ticket.py).
+            "Ticket.ConversationLinked",
         }
     ) | SLA_EVENT_TYPES
 
@@ -218,6 +223,11 @@ class TicketInbox(ReadModel):
             self._tagged(batch, row, data["tags"])
         elif kind == "Ticket.Untagged":
             self._untagged(batch, row, data["tags"])
+        elif kind == "Ticket.Escalated":
+            escalations = batch.table(sla_escalations)
+            for level in data["levels"]:
+                escalations.put({"ticket_id": ticket_id, "metric": data["metric"], "cycle": data["cycle"], "level": level,
+                                 "tenant": row["tenant"], "escalated_at": at})
         if sla is not None:
             state.changed_clocks.add(ticket_id)
         state.changed_rows.add(ticket_id)

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from ledgerdesk.domain.customer import follow_merges
 from ledgerdesk.domain.sla import TicketSla
-from ledgerdesk.domain.sla_policy import SlaPolicySnapshot, select_policy
+from ledgerdesk.domain.sla_policy import DEFAULT_ESCALATION, SlaPolicySnapshot, select_policy
 
 from ..event_record import EventRecord
 from ..instants import utc
@@ -236,6 +236,8 @@ class SlaBook:
         else:
             row["name"], row["rank"] = data["name"], data["rank"]
             row["body"] = {key: data[key] for key in ("match", "targets", "warning_percent", "calendar")}
+            # Version 1 of these events had no escalation: such a policy escalates by the defaults.
+            row["body"]["escalation"] = data.get("escalation", DEFAULT_ESCALATION)
         row["version"] = event.version
         row["updated_at"] = at
         staged.put(row)

@@ -12,7 +12,7 @@ import orjson
 
 from ledgerdesk.domain.business_hours import BusinessCalendar
 from ledgerdesk.domain.sla import MetricClock, SlaTerms, TicketSla
-from ledgerdesk.domain.sla_policy import SlaPolicySnapshot
+from ledgerdesk.domain.sla_policy import DEFAULT_ESCALATION, SlaPolicySnapshot
 
 from ..instants import epoch_ms, iso, utc
 
@@ -39,6 +39,7 @@ def policy_snapshot(row: dict[str, Any]) -> SlaPolicySnapshot:
         targets=body["targets"],
         warning_percent=body["warning_percent"],
         calendar=body["calendar"],
+        escalation=body.get("escalation", DEFAULT_ESCALATION),
         defined_at=utc(row["defined_at"]),
         retired=row["retired"],
     )

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from ledgerdesk.domain.sla import TicketSla
-from ledgerdesk.domain.sla_policy import DEFAULT_POLICY, targets_in_minutes_and_seconds
+from ledgerdesk.domain.sla_policy import DEFAULT_ESCALATION, DEFAULT_POLICY, targets_in_minutes_and_seconds
 
 from ..inbox.projection import NAME
 from ..instants import utc
@@ -59,6 +59,7 @@ def policy_view(row: Any) -> dict[str, Any]:
         "targets": targets_in_minutes_and_seconds(body["targets"]),
         "warning_percent": body["warning_percent"],
         "calendar": body["calendar"],
+        "escalation": body.get("escalation", DEFAULT_ESCALATION),
         "retired": row["retired"],
         "defined_at": utc(row["defined_at"]).isoformat(),
         "updated_at": utc(row["updated_at"]).isoformat(),

@@ -109,6 +109,23 @@ sla_clocks = Table(
     # Reports read the clocks decided in a period: stopped in it, or (running) overdue in it.
     Index(None, "generation", "tenant", "stopped_at"),
     Index(None, "generation", "tenant", "due_at"),
+    # The escalation sweep: running clocks past (or next to reach) their warning or due time.
+    Index(None, "generation", "stopped_at", "due_at"),
+    Index(None, "generation", "stopped_at", "warning_at"),
+)
+
+# The levels (warning, breach) each clock was escalated for (Ticket.Escalated), so the sweep
+# asks only about clocks that still owe an escalation.
+sla_escalations = Table(
+    "sla_escalations",
+    metadata,
+    generation_column(),
+    Column("ticket_id", String(36), primary_key=True),
+    Column("metric", String(32), primary_key=True),
+    Column("cycle", Integer, primary_key=True, autoincrement=False),
+    Column("level", String(16), primary_key=True),
+    Column("tenant", String(128), nullable=False),
+    Column("escalated_at", DateTime(timezone=True), nullable=False),
 )
 
 

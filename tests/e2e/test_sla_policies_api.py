@@ -79,6 +79,20 @@ def test_defaults_are_rank_100_any_ticket_75_percent_and_24x7(client):
     assert got["match"] == {"priorities": [], "channels": [], "categories": [], "customer_tiers": []}
 
 
+def test_escalation_is_part_of_the_policy_and_defaults_to_notify_then_urgent(client):
+    plain = policy(client, define(client)["sla_policy_id"])
+    assert plain["escalation"] == {
+        "on_warning": {"raise_priority_to": None, "transfer_to_team": None, "notify": True},
+        "on_breach": {"raise_priority_to": "urgent", "transfer_to_team": None, "notify": True},
+    }
+    chosen = {"on_breach": {"raise_priority_to": "high", "transfer_to_team": "tier-2"}}
+    escalating = policy(client, define(client, escalation=chosen)["sla_policy_id"])
+    assert escalating["escalation"] == {
+        "on_warning": {"raise_priority_to": None, "transfer_to_team": None, "notify": False},
+        "on_breach": {"raise_priority_to": "high", "transfer_to_team": "tier-2", "notify": False},
+    }
+
+
 def test_revise_and_the_history_shows_defined_then_revised_with_the_actor(client, keys):
     pid = define(client)["sla_policy_id"]
     agent = {"Authorization": f"Bearer {keys.agent}"}
@@ -136,6 +150,11 @@ def test_a_stale_expected_version_is_a_409(client):
         ({"name": "   "}, "name"),
         ({"rank": 10_001}, "rank"),
         ({"warning_percent": 100}, "warning_percent"),
+        ({"escalation": {"on_breach": {"raise_priority_to": "sky-high"}}}, "escalation.on_breach.raise_priority_to"),
+        ({"escalation": {"on_breach": {"transfer_to_team": "esc\u0000"}}}, "escalation.on_breach.transfer_to_team"),
+        ({"escalation": {"on_breach": {"transfer_to_team": "x" * 129}}}, "escalation.on_breach.transfer_to_team"),
+        ({"escalation": {"on_warning": {"notify": "yes"}}}, "escalation.on_warning.notify"),
+        ({"escalation": {"on_timeout": {}}}, "escalation.on_timeout"),
     ],
 )
 def test_invalid_terms_are_a_422_naming_the_field_and_store_nothing(client, over, field):
