@@ -148,6 +148,15 @@ class RouteTicket(TicketCommand):
 
 
 @dataclass(frozen=True)
+class ReclaimTicket(TicketCommand):
+    """Take the ticket back from an agent who went offline at `offline_since` and has not come
+    back, so that routing gives it to someone who is there; nothing if either moved on."""
+
+    agent_id: str
+    offline_since: datetime
+
+
+@dataclass(frozen=True)
 class RetagTicket(TicketCommand):
     add: tuple[str, ...] = ()
     remove: tuple[str, ...] = ()

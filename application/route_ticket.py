@@ -4,14 +4,17 @@ unit of work that stores it, so capacity holds whoever routes at the same time.
 The chosen agent takes a slot (Agent.TicketTaken) and the ticket is assigned, in one append,
 with the decision's reason on both events. Two routers that chose the same last slot both wrote
 the agent's next version: the store keeps one and the Ledger decides the other again, on fresh
-state, where the agent is full.
+state, where the agent is full. When nobody can take it, the ticket is queued (Ticket.Queued)
+with the decision's reason and inputs.
+
+Reclaiming takes a ticket back from an agent who stayed offline past the grace period.
 """
 from __future__ import annotations
 
 from dataclasses import replace
 from typing import Any
 
-from ledgerdesk.domain.agent import Agent, checked_agent_id
+from ledgerdesk.domain.agent import Agent, Presence, checked_agent_id
 from ledgerdesk.domain.routing import AgentCandidate, Assign, Skills, TicketNeeds, route
 from ledgerdesk.domain.ticket import Ticket
 from ledgerdesk.domain.ticket_values import TicketStatus
@@ -48,9 +51,23 @@ def route_ticket(uow: UnitOfWork, cmd: c.RouteTicket) -> dict[str, Any]:
     agents = [uow.find(Agent, Agent.id_for(uow.tenant, checked_agent_id(agent_id))) for agent_id in cmd.candidates]
     decision = route(needs_of(ticket), [candidate(a) for a in agents if a is not None])
     if not isinstance(decision, Assign):
+        # Said once in the history, until the ticket is assigned or moves: why nobody took it.
+        ticket.queue(replace(uow.meta, reason=decision.reason, decision=decision.inputs), uow.at)
         return {**answer, "routed": False, "reason": decision.reason, "queue": decision.team}
     chosen = next(a for a in agents if a is not None and a.agent_id == decision.agent_id)
     meta = replace(uow.meta, reason=decision.reason, decision=decision.inputs)
     chosen.take(meta, uow.at, ticket.id)
     ticket.assign(meta, uow.at, chosen.agent_id, ticket.team_id)
     return {**answer, "assignee_id": chosen.agent_id, "routed": True, "reason": decision.reason}
+
+
+def reclaim_ticket(uow: UnitOfWork, cmd: c.ReclaimTicket) -> dict[str, Any]:
+    """The ticket leaves an agent who stayed offline past the grace period; routing, seeing it
+    unassigned, gives the slot back and finds it another agent."""
+    ticket = uow.get(Ticket, cmd.ticket_id, field="ticket_id", expected_version=cmd.expected_version)
+    agent = uow.find(Agent, Agent.id_for(uow.tenant, checked_agent_id(cmd.agent_id)))
+    still_away = (agent is not None and agent.presence is Presence.OFFLINE and agent.presence_since == cmd.offline_since)
+    if ticket.assignee_id != cmd.agent_id or not still_away or ticket.status in UNROUTABLE:
+        return {"ticket_id": str(ticket.id), "assignee_id": ticket.assignee_id, "reclaimed": False}
+    ticket.unassign(uow.meta, uow.at)
+    return {"ticket_id": str(ticket.id), "assignee_id": None, "reclaimed": True}

@@ -3,8 +3,11 @@
 - A customer message on a ticket with no agent: route it (application/route_ticket.py decides
   on the agents' state in the same append that stores the choice).
 - A ticket solved, closed, merged or unassigned: its agent's slot is given back.
-- A ticket handed to a team (by a person, or escalated to its escalation team): routed among
-  the team's members.
+- A ticket handed to a team (by a person, or escalated to its escalation team), or unassigned:
+  routed again (a team's ticket among the team's members).
+- A ticket nobody can take is queued once, with the reason (who was weighed and why not).
+- An agent offline for longer than the grace period (a timer, projections/timer_sweep.py): their
+  unsolved tickets are reclaimed, which unassigns them, and so they are routed again.
 - An agent coming online or giving a slot back: the most urgent waiting tickets (the inbox's
   order: SLA due first, then priority, then age) are routed again, as many as the agent has
   free slots (any equally qualified agent may get them: the decision is the same as ever).
@@ -14,10 +17,12 @@ Which agents and which waiting tickets exist is read from the read models throug
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Protocol
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from ledgerdesk.domain.agent import Agent, Presence, is_agent_id
+from ledgerdesk.domain.audit import ActorKind
 from ledgerdesk.domain.ticket import Ticket
 from ledgerdesk.domain.ticket_values import TicketStatus
 
@@ -26,12 +31,27 @@ from .event_views import describe
 from .policy import Trigger, policy_context
 from .route_ticket import UNROUTABLE
 
+OFFLINE_GRACE_ENDED = "Agent.OfflineGraceEnded"  # a timer's trigger, not an event of the log
+GRACE_TIMER_NAMESPACE = uuid5(NAMESPACE_URL, "https://ledgerdesk.invalid/offline-grace-timers")
+
+
+def grace_trigger(tenant: str, ticket_id: str, agent_id: str, offline_since: datetime) -> Trigger:
+    """The timer of one ticket held by an agent who went offline at `offline_since`."""
+    since = offline_since.isoformat()
+    return Trigger(
+        event_id=str(uuid5(GRACE_TIMER_NAMESPACE, f"{ticket_id}:{agent_id}:{since}")),
+        type=OFFLINE_GRACE_ENDED, aggregate_id=ticket_id, version=0, tenant=tenant,
+        actor_kind=ActorKind.SYSTEM.value, actor_id="presence-timer",
+        data={"agent_id": agent_id, "offline_since": since},
+    )
+
 
 class RoutingDirectory(Protocol):
-    def agent_ids(self, tenant: str) -> list[str]:
-        """The tenant's agents that may take a ticket now (online, a slot free), as the read models
-        last saw them. A stale view costs nothing unsafe: the choice is made on the agents' own
-        state, and an agent freeing a slot triggers routing of the waiting tickets."""
+    def agent_ids(self, tenant: str, available_only: bool = True) -> list[str]:
+        """The tenant's agents that may take a ticket now (online, a slot free; every agent, up to
+        a bound, with available_only False), as the read models last saw them. A stale view costs
+        nothing unsafe: the choice is made on the agents' own state, and an agent freeing a slot
+        triggers routing of the waiting tickets."""
         ...
 
     def waiting_tickets(self, tenant: str, limit: int) -> list[UUID]:
@@ -44,32 +64,50 @@ class RoutingPolicy:
     event_types = frozenset({
         "Ticket.CustomerMessageAdded", "Ticket.StatusChanged", "Ticket.Unassigned", "Ticket.MergedInto",
         "Ticket.Assigned", "Ticket.TransferredToTeam", "Agent.PresenceChanged", "Agent.TicketReleased",
+        OFFLINE_GRACE_ENDED,
     })
-    # A slot it gave back is a slot to fill: the release it caused leads on to the waiting tickets.
-    own_event_types = frozenset({"Agent.TicketReleased"})
+    # A slot it gave back is a slot to fill: the release it caused leads on to the waiting tickets;
+    # a ticket it reclaimed from an absent agent leads on to its release and its routing.
+    own_event_types = frozenset({"Agent.TicketReleased", "Ticket.Unassigned"})
 
     def __init__(self, directory: RoutingDirectory) -> None:
         self.directory = directory
 
     def commands_for(self, trigger: Trigger, ledger: Any) -> list[Any]:
+        if trigger.type == OFFLINE_GRACE_ENDED:
+            return self._reclaim(trigger)
         if trigger.type.startswith("Agent."):
             return self._route_waiting(trigger, ledger)
         ticket = ledger.aggregate(trigger.tenant, Ticket, UUID(trigger.aggregate_id), field="ticket_id")
         if trigger.type == "Ticket.CustomerMessageAdded":
             return self._route(trigger, ticket, "a customer is waiting on a ticket with no agent")
         released = self._release(trigger, ticket, ledger)
-        if trigger.type == "Ticket.TransferredToTeam":  # the team's members may take it now
-            return released + self._route(trigger, ticket, f"the ticket was handed to team {trigger.data['team_id']}",
-                                          index=len(released))
+        if trigger.type in ("Ticket.TransferredToTeam", "Ticket.Unassigned"):  # someone else may take it now
+            why = (f"the ticket was handed to team {trigger.data['team_id']}" if trigger.type == "Ticket.TransferredToTeam"
+                   else f"the ticket was taken from agent {trigger.data['agent_id']}")
+            return released + self._route(trigger, ticket, why, index=len(released))
         return released
 
     def _route(self, trigger: Trigger, ticket: Ticket, reason: str, index: int = 0) -> list[Any]:
         if ticket.assignee_id is not None or ticket.status in UNROUTABLE or ticket.merged_into is not None:
             return []
         candidates = tuple(self.directory.agent_ids(trigger.tenant))
-        if not candidates:  # nobody could take it now: it waits for a slot to free, at no cost
-            return []
+        if not candidates:
+            if ticket.queued:  # it waits already, its reason said: a slot freeing up will route it
+                return []
+            # Weigh every agent, so that the queueing says who could not take it and why; a tenant
+            # with no agents does not route at all, and its tickets stay as they are.
+            candidates = tuple(self.directory.agent_ids(trigger.tenant, available_only=False))
+            if not candidates:
+                return []
         return [c.RouteTicket(policy_context(self.name, trigger, reason=reason, index=index), ticket.id, candidates=candidates)]
+
+    def _reclaim(self, trigger: Trigger) -> list[Any]:
+        agent_id, since = trigger.data["agent_id"], trigger.data["offline_since"]
+        reason = f"agent {agent_id} has been offline since {since}, longer than the grace period: the ticket is routed again"
+        ctx = policy_context(self.name, trigger, reason=reason, decision=dict(trigger.data))
+        return [c.ReclaimTicket(ctx, UUID(trigger.aggregate_id), agent_id=agent_id,
+                                offline_since=datetime.fromisoformat(since))]
 
     def _release(self, trigger: Trigger, ticket: Ticket, ledger: Any) -> list[Any]:
         """The slot a ticket held goes back when it leaves its agent: unassigned, given to another
@@ -83,8 +121,8 @@ class RoutingPolicy:
             agent_id = ticket.assignee_id
         else:  # Unassigned, Assigned (to another agent), TransferredToTeam: whoever had it before
             agent_id = _assignee_before(ledger, ticket.id, trigger.version)
-            if agent_id == trigger.data.get("agent_id"):
-                return []
+            if trigger.type == "Ticket.Assigned" and agent_id == trigger.data["agent_id"]:
+                return []  # given to the agent who had it: the slot stays taken
         # An id no agent can have (a free-form assignee) holds no slot to give back.
         if agent_id is None or not is_agent_id(agent_id):
             return []

@@ -172,6 +172,7 @@ class Agent(Aggregate):
 
         def apply(self, agent: Agent) -> None:
             agent.presence = Presence(self.to_presence)
+            agent.presence_since = self.timestamp
 
     class TicketTaken(Event):
         ticket_id: UUID
@@ -196,6 +197,7 @@ class Agent(Aggregate):
         self.skills = {k: list(v) for k, v in skills.items()}
         self.capacity = capacity
         self.presence = Presence.OFFLINE
+        self.presence_since: datetime | None = None  # None: offline since registered
         self.open_ticket_ids: list[UUID] = []
         # Tickets ever taken: equally qualified agents take turns by it (routing's round robin).
         self.taken_total = 0

@@ -95,6 +95,7 @@ class Ticket(Aggregate):
 
         def apply(self, ticket: Ticket) -> None:
             ticket.assignee_id = self.agent_id
+            ticket.queued = False
             if self.team_id is not None:
                 ticket.team_id = self.team_id
 
@@ -103,6 +104,7 @@ class Ticket(Aggregate):
 
         def apply(self, ticket: Ticket) -> None:
             ticket.assignee_id = None
+            ticket.queued = False
 
     class TransferredToTeam(Event):
         team_id: str
@@ -111,6 +113,16 @@ class Ticket(Aggregate):
         def apply(self, ticket: Ticket) -> None:
             ticket.team_id = self.team_id
             ticket.assignee_id = None
+            ticket.queued = False
+
+    class Queued(Event):
+        """Routing found no agent who could take the ticket now: it waits in its team's queue (the
+        tenant's, with no team), and the event's reason says why nobody qualified."""
+
+        team_id: str | None
+
+        def apply(self, ticket: Ticket) -> None:
+            ticket.queued = True
 
     class Tagged(Event):
         tags: list[str]
@@ -204,6 +216,7 @@ class Ticket(Aggregate):
         self.rating: Rating | None = None
         self.reply_count = 0
         self.escalations: list[str] = []  # "metric:cycle:level", each escalated once
+        self.queued = False  # waiting for an agent since routing last found none
 
     @classmethod
     def open(
@@ -323,6 +336,12 @@ class Ticket(Aggregate):
         agent = checked_member_id(agent_id, field="agent_id")
         if agent != self.assignee_id or (team is not None and team != self.team_id):
             self.trigger_event(self.Assigned, timestamp=at, meta=meta, agent_id=agent, team_id=team)
+
+    def queue(self, meta: AuditMeta, at: datetime) -> None:
+        """Record that the ticket waits for an agent; once, until it is assigned or moves on."""
+        self._require_workable()
+        if not self.queued and self.assignee_id is None:
+            self.trigger_event(self.Queued, timestamp=at, meta=meta, team_id=self.team_id)
 
     def unassign(self, meta: AuditMeta, at: datetime) -> None:
         self._require_workable()

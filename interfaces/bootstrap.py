@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gc
+from datetime import timedelta
 import json
 import secrets
 from dataclasses import dataclass
@@ -13,18 +14,19 @@ import psycopg
 from ledgerdesk import migrations
 from ledgerdesk.application.ledger import Ledger
 from ledgerdesk.application.ports import Clock, system_clock
-from ledgerdesk.application.escalation_policy import EscalationPolicy
+from ledgerdesk.application.escalation_policy import LEVEL_REACHED, EscalationPolicy
 from ledgerdesk.application.policy import Policy, run_policy
-from ledgerdesk.application.routing_policy import RoutingPolicy
+from ledgerdesk.application.routing_policy import OFFLINE_GRACE_ENDED, RoutingPolicy
 from ledgerdesk.application.triage_policy import TriagePolicy
 from ledgerdesk.projections.catalog import all_read_models
-from ledgerdesk.projections.escalation_sweep import EscalationSweep
+from ledgerdesk.projections.agents.offline_timers import OfflineGraceTimers
 from ledgerdesk.projections.follower import Follower, Followers
 from ledgerdesk.projections.policy_consumer import PolicyConsumer
 from ledgerdesk.projections.policy_runner import PolicyRunner
 from ledgerdesk.projections.projector import Projector
 from ledgerdesk.projections.routing_directory import ReadModelRoutingDirectory
-from ledgerdesk.projections.sla.due_clocks import ReadModelSlaTimers
+from ledgerdesk.projections.sla.due_clocks import ReadModelSlaTimers, SlaClockTimers
+from ledgerdesk.projections.timer_sweep import TimerSource, TimerSweep
 from ledgerdesk.projections.store import ReadStore
 
 from .language_detection import LangidDetector
@@ -132,17 +134,33 @@ class Runtime:
 def build_follower(ledger: Ledger, store: ReadStore, settings: Settings) -> Followers:
     """The read models' follower and, beside it, one per policy: a policy's batch runs commands
     through the write path, which takes far longer than a read model's, and neither the inbox
-    nor another policy must wait for it. Escalation's timers have a sweep of their own."""
+    nor another policy must wait for it. The policies' timers have a sweep of their own."""
     pace = {"fallback_wake_seconds": settings.projection_fallback_wake_seconds,
             "interval_seconds": settings.projection_interval_seconds}
-    followers: list[Follower | EscalationSweep] = [Follower(build_projector(ledger, store), name="projector", **pace)]
+    followers: list[Follower | TimerSweep] = [Follower(build_projector(ledger, store), name="projector", **pace)]
     for consumer in policy_consumers(ledger, store, settings.policies):  # each its own: triage never delays routing
         followers.append(Follower(PolicyRunner(store, ledger.recorder, [consumer]), name=consumer.name, **pace))
-    if "escalation" in settings.policies:
-        escalation = POLICIES["escalation"](store)
-        followers.append(EscalationSweep(store, lambda trigger: run_policy(escalation, trigger, ledger),
-                                         interval=settings.escalation_sweep_seconds))
+    sweep = build_timer_sweep(ledger, store, settings)
+    if sweep is not None:
+        followers.append(sweep)
     return Followers(followers)
+
+
+def build_timer_sweep(ledger: Ledger, store: ReadStore, settings: Settings) -> TimerSweep | None:
+    """The policies' timers (SLA clocks for escalation, offline agents for routing), fired in this
+    process by the policy whose trigger they are."""
+    timed: dict[str, Policy] = {}
+    sources: list[TimerSource] = []
+    if "escalation" in settings.policies:
+        timed[LEVEL_REACHED] = POLICIES["escalation"](store)
+        sources.append(SlaClockTimers(store))
+    if "routing" in settings.policies:
+        timed[OFFLINE_GRACE_ENDED] = POLICIES["routing"](store)
+        sources.append(OfflineGraceTimers(store, timedelta(seconds=settings.offline_grace_seconds)))
+    if not sources:
+        return None
+    return TimerSweep(sources, lambda trigger: run_policy(timed[trigger.type], trigger, ledger),
+                      interval=settings.timer_sweep_seconds)
 
 
 def build_runtime(settings: Settings, clock: Clock = system_clock) -> Runtime:

@@ -80,9 +80,11 @@ class Settings(BaseSettings):
     # Triage is opt-in for now: it changes a ticket a moment after intake answered, so a client
     # that reads the ticket's history or version right away would see it move under it.
     policies: Annotated[tuple[Literal["triage", "routing", "escalation"], ...], NoDecode] = ("routing", "escalation")
-    # The escalation sweep looks at the SLA clocks at least this often (and at each warning or
-    # due time it knows of): the safety net under every other timer.
-    escalation_sweep_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # The timer sweep looks at the SLA clocks and the offline agents at least this often (and at
+    # each warning, due time or end of a grace period it knows of): the safety net under every timer.
+    timer_sweep_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # How long an agent may be offline before routing gives their unsolved tickets to others.
+    offline_grace_seconds: int = Field(default=600, ge=0, le=7 * 24 * 3600)
     # How long a projector sleeps when nothing woke it: a backstop for writers it cannot hear
     # (another process on the same SQLite file); on PostgreSQL NOTIFY wakes it at once.
     projection_fallback_wake_seconds: float = Field(default=2.0, gt=0)

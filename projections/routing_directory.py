@@ -19,7 +19,9 @@ class ReadModelRoutingDirectory:
         self.store = store
         self.clock = clock
 
-    def agent_ids(self, tenant: str) -> list[str]:
+    def agent_ids(self, tenant: str, available_only: bool = True) -> list[str]:
+        if not available_only:  # to say why none could take a ticket: a page of them is plenty
+            return [item["agent_id"] for item in agents.agents_list(self.store, tenant, limit=agents.MAX_LIMIT)["items"]]
         found: list[str] = []
         cursor = None
         while True:

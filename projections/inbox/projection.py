@@ -91,6 +91,7 @@ class TicketInbox(ReadModel):
             "Ticket.TicketMergedIn",
             "Ticket.Rated",
             "Ticket.Escalated",
+            "Ticket.Queued",
             # Nothing to show, but every ticket event moves updated_at: escalation trusts a
             # ticket's clocks only while updated_at is the ticket's last event (escalate_ticket.py).
             "Ticket.ConversationLinked",

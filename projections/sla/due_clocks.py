@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, exists, func, literal, select, union_all
 
+from ledgerdesk.application.escalation_policy import timer_trigger
 from ledgerdesk.domain.escalation import ClockReading, EscalationLevel, EscalationSettings
 from ledgerdesk.domain.sla import ClockState, SlaMetric
 from ledgerdesk.domain.sla_policy import DEFAULT_ESCALATION
@@ -104,3 +105,17 @@ class ReadModelSlaTimers:
 
     def due(self, tenant: str, ticket_id: str) -> list[DueClock]:
         return [d for d in due_clocks(self.store, self.clock(), ticket_id=ticket_id) if d.tenant == tenant]
+
+
+class SlaClockTimers:
+    """The SLA clocks' warning and due times, as timers of the escalation policy."""
+
+    def __init__(self, store: ReadStore) -> None:
+        self.store = store
+
+    def due(self, now: datetime, limit: int) -> list:
+        return [timer_trigger(d.tenant, d.ticket_id, str(d.reading.metric), d.reading.cycle, str(d.level))
+                for d in due_clocks(self.store, now, limit=limit)]
+
+    def next_at(self, now: datetime) -> datetime | None:
+        return next_due(self.store, now)

@@ -17,7 +17,8 @@ from ledgerdesk.application.escalation_policy import EscalationPolicy, timer_tri
 from ledgerdesk.application.policy import run_policy
 from ledgerdesk.domain.sla_policy import DEFAULT_ESCALATION, SlaPolicy
 from ledgerdesk.domain.ticket import Ticket
-from ledgerdesk.projections.escalation_sweep import EscalationSweep
+from ledgerdesk.projections.sla.due_clocks import SlaClockTimers
+from ledgerdesk.projections.timer_sweep import TimerSweep
 from ledgerdesk.projections.sla import queries as sla_queries
 from ledgerdesk.projections.sla.due_clocks import ReadModelSlaTimers
 from tests.conftest import random_ref
@@ -52,7 +53,7 @@ class Sweep:
     """The sweep, answering how many timers it fired for one tenant (the PostgreSQL database is
     shared by the session's tests, whose clocks the sweep sees too)."""
 
-    def __init__(self, sweep: EscalationSweep, fired: list) -> None:
+    def __init__(self, sweep: TimerSweep, fired: list) -> None:
         self.inner, self.fired = sweep, fired
         self.seconds_to_next = sweep.seconds_to_next
 
@@ -70,7 +71,7 @@ def sweep(ledger, read_store, escalation, now) -> Sweep:
         fired.append(trigger)
         run_policy(escalation, trigger, ledger)
 
-    return Sweep(EscalationSweep(read_store, deliver, clock=now), fired)
+    return Sweep(TimerSweep([SlaClockTimers(read_store)], deliver, clock=now), fired)
 
 
 def define_policy(ledger, tenant: str, escalation: dict | None = None) -> str:  # type: ignore[no-untyped-def]

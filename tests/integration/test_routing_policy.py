@@ -4,6 +4,7 @@ nobody qualifies it waits, and it is routed as soon as a slot frees up; the hist
 aggregate in the same append as the assignment."""
 from __future__ import annotations
 
+from datetime import timedelta
 from uuid import UUID
 
 import pytest
@@ -13,10 +14,13 @@ from ledgerdesk.application.routing_policy import RoutingPolicy
 from ledgerdesk.domain.agent import Agent
 from ledgerdesk.domain.channel import Channel
 from ledgerdesk.domain.ticket import Ticket
+from ledgerdesk.application.policy import run_policy
+from ledgerdesk.projections.agents.offline_timers import OfflineGraceTimers
 from ledgerdesk.projections.catalog import all_read_models
 from ledgerdesk.projections.policy_consumer import PolicyConsumer
 from ledgerdesk.projections.projector import Projector
 from ledgerdesk.projections.routing_directory import ReadModelRoutingDirectory
+from ledgerdesk.projections.timer_sweep import TimerSweep
 from tests.conftest import random_ref
 from tests.integration.test_concurrency import at_once, context, extra_ledgers, inbound
 
@@ -108,13 +112,28 @@ def test_routers_in_several_processes_never_fill_an_agent_past_capacity(ledger, 
     assert solo.load == 2 and sorted(assignee(ledger, tenant, str(t)) or "" for t in tickets).count("solo") == 2
 
 
-def test_a_decision_to_wait_appends_nothing(ledger, routing) -> None:
+def test_a_ticket_nobody_can_take_is_queued_once_with_the_reason(ledger, routing) -> None:
     """Every message to a shop whose agents are all busy would otherwise store a receipt for a
-    decision that changed nothing; handled again, the policy decides again on the state of then."""
+    decision that changed nothing; the ticket's history says once that it waits, and why."""
     tenant = random_ref("tenant-")
     agent(ledger, tenant, "busy", "zh", online=False)
     until_quiet(routing)
-    ledger.execute(inbound(tenant, text="有人吗"))
+    ticket = UUID(ledger.execute(inbound(tenant, text="有人吗", thread="t1")).result["ticket_id"])
+    until_quiet(routing)
+    queued = [e for e in ledger.history(tenant, Ticket, ticket, 0, 100)["items"] if e["type"] == "Ticket.Queued"]
+    assert len(queued) == 1 and queued[0]["actor"] == {"kind": "policy", "id": "routing"}
+    assert "1 qualified, offline" in queued[0]["reason"]
+    assert queued[0]["decision"]["candidates"][0]["excluded"] == "offline"
+
+    ledger.execute(inbound(tenant, text="还在吗？", thread="t1"))
+    head = ledger.recorder.max_notification_id()
+    until_quiet(routing)
+    assert ledger.recorder.max_notification_id() == head  # still waiting: nothing more to say
+
+
+def test_a_tenant_without_agents_does_not_route_and_its_tickets_stay_as_they_are(ledger, routing) -> None:
+    tenant = random_ref("tenant-")
+    ledger.execute(inbound(tenant, text="Is anybody there?"))
     head = ledger.recorder.max_notification_id()
     until_quiet(routing)
     assert ledger.recorder.max_notification_id() == head
@@ -148,7 +167,7 @@ def test_an_agent_coming_online_is_a_candidate_even_before_the_read_model_saw_it
     online was left out of its own routing of the waiting tickets."""
 
     class Stale(ReadModelRoutingDirectory):
-        def agent_ids(self, tenant: str) -> list[str]:
+        def agent_ids(self, tenant: str, available_only: bool = True) -> list[str]:
             return []
 
     consumer = PolicyConsumer(RoutingPolicy(Stale(read_store)), ledger)
@@ -188,3 +207,70 @@ def test_a_reopened_ticket_takes_its_slot_again_and_a_reassigned_one_frees_it(le
     ledger.execute(c.AssignTicket(context(tenant), UUID(other), team_id="returns"))
     until_quiet(routing)
     assert slots(ledger, tenant, "d1") == 0
+
+
+# -- agents who go offline --------------------------------------------------------------------
+
+
+def grace_sweep(ledger, read_store, routing_policy, now):  # type: ignore[no-untyped-def]
+    return TimerSweep([OfflineGraceTimers(read_store, timedelta(minutes=10))],
+                      lambda trigger: run_policy(routing_policy, trigger, ledger), clock=lambda: now[0])
+
+
+def test_an_agent_offline_past_the_grace_period_has_their_tickets_routed_to_others(ledger, routing, read_store) -> None:
+    tenant = random_ref("tenant-")
+    agent(ledger, tenant, "day", "zh", capacity=2)
+    ticket = ledger.execute(inbound(tenant, text="退款到哪了")).result["ticket_id"]
+    until_quiet(routing)
+    assert assignee(ledger, tenant, ticket) == "day"
+    ledger.execute(c.ChangeAgentPresence(context(tenant), "day", "offline"))
+    agent(ledger, tenant, "night", "zh")
+    until_quiet(routing)
+    left = ledger.aggregate(tenant, Agent, Agent.id_for(tenant, "day")).presence_since
+    now = [left + timedelta(minutes=10) - timedelta(seconds=1)]
+    sweep = grace_sweep(ledger, read_store, routing.models[-1].policy, now)
+    assert sweep.seconds_to_next(now[0]) <= 1
+    sweep.sweep()
+    assert assignee(ledger, tenant, ticket) == "day"  # within the grace period: theirs still
+
+    now[0] += timedelta(seconds=1)
+    sweep.sweep()
+    sweep.sweep()  # fired again before the read models saw it: the same command, nothing twice
+    until_quiet(routing)
+    assert assignee(ledger, tenant, ticket) == "night"
+    assert slots(ledger, tenant, "day") == 0 and slots(ledger, tenant, "night") == 1
+    history = ledger.history(tenant, Ticket, UUID(ticket), 0, 100)["items"]
+    unassigned = [e for e in history if e["type"] == "Ticket.Unassigned"]
+    assert len(unassigned) == 1 and "offline since" in unassigned[0]["reason"]
+    assert unassigned[0]["actor"] == {"kind": "policy", "id": "routing"}
+
+
+def test_an_agent_back_before_the_grace_period_ends_keeps_their_tickets(ledger, routing, read_store) -> None:
+    tenant = random_ref("tenant-")
+    agent(ledger, tenant, "flaky", "zh")
+    ticket = ledger.execute(inbound(tenant, text="在吗")).result["ticket_id"]
+    until_quiet(routing)
+    ledger.execute(c.ChangeAgentPresence(context(tenant), "flaky", "offline"))
+    until_quiet(routing)
+    left = ledger.aggregate(tenant, Agent, Agent.id_for(tenant, "flaky")).presence_since
+    now = [left + timedelta(minutes=11)]
+    sweep = grace_sweep(ledger, read_store, routing.models[-1].policy, now)
+    due = [t for t in OfflineGraceTimers(read_store, timedelta(minutes=10)).due(now[0], 500) if t.tenant == tenant]
+    ledger.execute(c.ChangeAgentPresence(context(tenant), "flaky", "online"))  # back, the read models not yet aware
+    for trigger in due:
+        run_policy(routing.models[-1].policy, trigger, ledger)
+    until_quiet(routing)
+    sweep.sweep()
+    assert assignee(ledger, tenant, ticket) == "flaky"
+
+
+def test_unassigning_a_routed_ticket_frees_the_slot_and_routes_it_again(ledger, routing) -> None:
+    """Found while adding reclaiming: an Unassigned event never gave the agent's slot back."""
+    tenant = random_ref("tenant-")
+    agent(ledger, tenant, "a1", "zh")
+    ticket = UUID(ledger.execute(inbound(tenant, text="发票怎么开")).result["ticket_id"])
+    until_quiet(routing)
+    assert assignee(ledger, tenant, str(ticket)) == "a1"
+    ledger.execute(c.UnassignTicket(context(tenant), ticket))
+    until_quiet(routing)
+    assert assignee(ledger, tenant, str(ticket)) == "a1" and slots(ledger, tenant, "a1") == 1  # the only one free

@@ -1,0 +1,105 @@
+"""Durable timers: the sweep over the read models that fires the policies' timers.
+
+Timers are rows of read models rebuilt from the log (an SLA clock's warning and due times, an
+agent offline since a moment), so no timer is lost with a process, a message or a broker. Each
+`TimerSource` says which timers are due now and when the next one is. The sweep sleeps until the
+earliest (`interval` at most, or until woken by new events, which may set a sooner one), then
+fires every due timer: `deliver(trigger)` runs its policy in this process (the embedded default)
+or sends it to the workers. A timer fired again before its effect reached the read models is the
+same command again (its id derives from the timer), which appends nothing twice.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from ledgerdesk.application.policy import Trigger
+from ledgerdesk.application.ports import Clock, system_clock
+
+from .parking import describe_error
+
+log = logging.getLogger("ledgerdesk.policies")
+
+SWEEP_INTERVAL_SECONDS = 30.0
+# After new events, how long the sweep lets the read models take them in before it looks again;
+# also the least time between two looks while events keep coming.
+SETTLE_SECONDS = 0.5
+SWEEP_LIMIT = 500
+
+
+class TimerSource(Protocol):
+    def due(self, now: datetime, limit: int) -> list[Trigger]:
+        """The timers due at `now` whose effect the read models do not show yet, oldest first."""
+        ...
+
+    def next_at(self, now: datetime) -> datetime | None:
+        """When the next timer after `now` is due, as far as the read models know."""
+        ...
+
+
+class TimerSweep:
+    name = "timers"
+    models: list = []  # it follows no log position: nothing of it to rebuild or track
+
+    def __init__(self, sources: Sequence[TimerSource], deliver: Callable[[Trigger], None], clock: Clock = system_clock,
+                 interval: float = SWEEP_INTERVAL_SECONDS) -> None:
+        self.sources = list(sources)
+        self.deliver = deliver
+        self.clock = clock
+        self.interval = interval
+        self.fired = 0
+        self.last_error: str | None = None
+        self._woken = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def sweep(self) -> int:
+        """Fires every timer due now; answers how many fired."""
+        fired = 0
+        now = self.clock()
+        for source in self.sources:
+            for trigger in source.due(now, SWEEP_LIMIT):
+                try:
+                    self.deliver(trigger)
+                    fired += 1
+                except Exception as error:  # this timer's trouble: the next sweep fires it again
+                    self.last_error = describe_error(error)
+                    log.error("timer %s of %s %s failed, fired again at the next sweep: %s",
+                              trigger.type, trigger.aggregate_id, trigger.data, self.last_error)
+        self.fired += fired
+        return fired
+
+    def seconds_to_next(self, now: datetime) -> float:
+        upcoming = [at for at in (source.next_at(now) for source in self.sources) if at is not None]
+        if not upcoming:
+            return self.interval
+        return max(0.0, min(self.interval, (min(upcoming) - now).total_seconds()))
+
+    def wake(self, position: int | None = None) -> None:
+        self._woken.set()
+
+    def start(self) -> None:
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name="ledgerdesk-timers", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._woken.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            wait = self.interval
+            try:
+                wait = 0.0 if self.sweep() >= SWEEP_LIMIT else self.seconds_to_next(self.clock())
+            except Exception as error:  # a read model unreachable: try again after the interval
+                self.last_error = describe_error(error)
+                log.error("timer sweep failed, tried again in %.0f s: %s", self.interval, self.last_error)
+            if self._woken.wait(wait):
+                self._woken.clear()
+                self._stopping.wait(SETTLE_SECONDS)  # let the read models take the new events in
