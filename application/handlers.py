@@ -14,6 +14,7 @@ from .customer_resolution import identities_from_hints, resolve_customer
 from .mail_quarantine import QUARANTINE_HANDLERS
 from .route_ticket import route_ticket
 from .sla_policy_handlers import SLA_POLICY_HANDLERS
+from .triage_rules_handlers import TRIAGE_RULES_HANDLERS
 from ledgerdesk.domain.errors import InvalidValue
 from .ports import LanguageDetector, no_language_detection
 from .unit_of_work import UnitOfWork
@@ -158,4 +159,5 @@ COMMAND_HANDLERS = {
     **SLA_POLICY_HANDLERS,
     **QUARANTINE_HANDLERS,
     **AGENT_HANDLERS,
+    **TRIAGE_RULES_HANDLERS,
 }

@@ -20,8 +20,14 @@ RAISING_TIERS = frozenset({"vip"})
 
 
 def _normalised(text: str) -> str:
-    """NFKC then casefold, so full-width Ｒｅｆｕｎｄ and １２３１５ match refund and 12315."""
-    return unicodedata.normalize("NFKC", text).casefold()
+    """NFKC, casefold, NFKC again, so full-width Ｒｅｆｕｎｄ and １２３１５ match refund and 12315, and
+    a normalised text normalises to itself (casefolding can undo NFKC)."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+
+
+def normalised_keyword(text: str) -> str:
+    """A keyword as rules keep it and match it: normalised as messages are, without outer spaces."""
+    return _normalised(text).strip()
 
 
 def _keyword_pattern(keyword: str) -> re.Pattern[str]:
@@ -59,7 +65,7 @@ class TriageRule:
             raise InvalidValue("a triage rule has an id", field="id")
         if isinstance(self.version, bool) or not isinstance(self.version, int) or self.version < 1:
             raise InvalidValue("a triage rule's version is a whole number from 1", field="version")
-        keywords = tuple(dict.fromkeys(_normalised(k).strip() for k in self.keywords if isinstance(k, str)))
+        keywords = tuple(dict.fromkeys(normalised_keyword(k) for k in self.keywords if isinstance(k, str)))
         if not keywords or not all(keywords) or len(keywords) != len(self.keywords):
             raise InvalidValue("a triage rule has at least one keyword, none empty or repeated", field="keywords")
         object.__setattr__(self, "keywords", keywords)
@@ -163,13 +169,15 @@ def triage(
         matched_rule_ids=tuple(rule.id for rule, _ in matches),
         negative_wording=any(rule.negative_wording for rule, _ in matches),
         reason=reason,
+        # What the decision saw, small enough for every event it causes: the text's length, not the text.
         inputs={
-            "message_text": message_text,
+            "text_length": len(message_text),
             "language": language,
             "customer_tier": tier,
-            "recent_contacts_about_same_order_within_a_day": recent_contacts_about_same_order_within_a_day,
-            "priority": str(base),
-            "rules": [rule.label for rule in rules],
+            "earlier_contacts_about_the_order_within_a_day": recent_contacts_about_same_order_within_a_day,
+            "raised_from_priority": str(base),
+            "rule_count": len(rules),
+            "matched_rule_ids": [rule.id for rule, _ in matches],
             "matched": [{"rule_id": rule.id, "version": rule.version, "keyword": kw} for rule, kw in matches],
         },
     )
