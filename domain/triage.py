@@ -6,6 +6,7 @@ whose reason names every rule that matched. Triage only ever raises a priority, 
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -30,14 +31,37 @@ def normalised_keyword(text: str) -> str:
     return _normalised(text).strip()
 
 
-def _keyword_pattern(keyword: str) -> re.Pattern[str]:
+_LATIN_WORD_CHARACTERS = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")
+
+
+def _starts_a_word(keyword: str) -> bool:
     """A keyword starting with a Latin letter or digit must start a word, so "sue" does not fire
     in "issue" while "refund" still fires in "refunded"; other scripts (Chinese writes no spaces)
     match anywhere. Only Latin letters and digits count as the word before it, so "找lawyer" fires."""
-    escaped = re.escape(keyword)
-    if keyword[0].isascii() and keyword[0].isalnum():
-        return re.compile(r"(?<![0-9a-z])" + escaped)
-    return re.compile(escaped)
+    return keyword[0].isascii() and keyword[0].isalnum()
+
+
+# Occurrences inside words looked at one by one before the rest of the text is searched by a
+# compiled pattern instead (the keyword escaped: a literal, linear in the text).
+_INSIDE_WORDS_CHECKED = 8
+
+
+@functools.lru_cache(maxsize=4096)
+def _at_a_word_start(keyword: str) -> re.Pattern[str]:
+    return re.compile(r"(?<![0-9a-z])" + re.escape(keyword))
+
+
+def _found(keyword: str, text: str, starts_a_word: bool) -> bool:
+    """Whether the keyword is in the text as a plain substring (never a pattern of anyone's), at
+    the start of a word if it must be. Linear in the text whatever the keyword or the text."""
+    at = text.find(keyword)
+    if not starts_a_word:
+        return at != -1
+    for _ in range(_INSIDE_WORDS_CHECKED):
+        if at <= 0 or text[at - 1] not in _LATIN_WORD_CHARACTERS:
+            return at != -1
+        at = text.find(keyword, at + 1)
+    return _at_a_word_start(keyword).search(text, at) is not None if at != -1 else False
 
 
 @dataclass(frozen=True)
@@ -74,7 +98,7 @@ class TriageRule:
         object.__setattr__(self, "language", self.language.strip().lower() if self.language else None)
         if self.category is None and self.priority is None:
             raise InvalidValue("a triage rule sets a category, a priority, or both", field="category")
-        object.__setattr__(self, "_patterns", tuple(_keyword_pattern(k) for k in keywords))
+        object.__setattr__(self, "_starts_a_word", tuple(_starts_a_word(k) for k in keywords))
 
     @property
     def label(self) -> str:
@@ -84,8 +108,8 @@ class TriageRule:
         """The first of the keywords found in the (normalised) text, or None."""
         if self.language is not None and self.language != language:
             return None
-        for keyword, pattern in zip(self.keywords, self._patterns):  # type: ignore[attr-defined]
-            if pattern.search(normalised_text):
+        for keyword, starts_a_word in zip(self.keywords, self._starts_a_word):  # type: ignore[attr-defined]
+            if _found(keyword, normalised_text, starts_a_word):
                 return keyword
         return None
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from ledgerdesk.domain.audit import Actor, ActorKind, AuditMeta
 from ledgerdesk.domain.errors import InvalidValue
 from ledgerdesk.domain.ticket_values import Category, Priority
-from ledgerdesk.domain.triage import default_rules, normalised_keyword, triage
+from ledgerdesk.domain.triage import TriageRule, default_rules, normalised_keyword, triage
 from ledgerdesk.domain.triage_rules import (
     MAX_KEYWORD_LENGTH,
     MAX_KEYWORDS_PER_RULE,
@@ -165,3 +165,23 @@ def test_the_same_rules_and_message_give_the_same_decision_and_never_a_lower_pri
     assert list(Priority).index(first.priority) >= list(Priority).index(priority)
     assert set(first.matched_rule_ids) <= {r["id"] for r in rules.rules}
     assert first.inputs["text_length"] == len(text) and "message_text" not in first.inputs
+
+
+WORD = set("0123456789abcdefghijklmnopqrstuvwxyz")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="ab1 s退款", max_size=80), st.text(alphabet="ab1s退款", min_size=1, max_size=3))
+def test_a_keyword_is_found_exactly_where_the_plain_definition_says(text, keyword):
+    """A Latin keyword where a word starts (however often it occurs inside words first), any
+    other anywhere."""
+    rule = TriageRule("r", 1, (keyword,), priority=Priority.HIGH)
+    latin = keyword[0].isascii() and keyword[0].isalnum()
+    expected = any(text.startswith(keyword, i) and (not latin or i == 0 or text[i - 1] not in WORD) for i in range(len(text)))
+    assert (rule.matched_keyword(text, None) is not None) == expected
+
+
+def test_a_keyword_many_times_inside_words_then_once_at_a_word_start_is_found():
+    rule = TriageRule("legal", 1, ("sue",), priority=Priority.URGENT)
+    assert rule.matched_keyword("issue " * 50, None) is None
+    assert rule.matched_keyword("issue " * 50 + "i will sue", None) == "sue"
