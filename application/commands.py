@@ -287,3 +287,14 @@ class ReleaseTicket:
     ticket_id: UUID
     expected_version: int | None = field(default=None, kw_only=True)
 
+
+
+@dataclass(frozen=True)
+class PutTriageRules:
+    """Replace the tenant's triage rules with this list (plain JSON values, checked by the
+    domain); the same list again appends nothing. `expected_version` 0 means "the defaults":
+    the tenant has never defined its own."""
+
+    context: CommandContext
+    rules: list[dict[str, object]]
+    expected_version: int | None = field(default=None, kw_only=True)

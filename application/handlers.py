@@ -15,6 +15,7 @@ from .mail_quarantine import QUARANTINE_HANDLERS
 from .escalate_ticket import escalate_ticket
 from .route_ticket import reclaim_ticket, route_ticket
 from .sla_policy_handlers import SLA_POLICY_HANDLERS
+from .triage_rules_handlers import TRIAGE_RULES_HANDLERS
 from ledgerdesk.domain.errors import InvalidValue
 from .ports import LanguageDetector, no_language_detection
 from .unit_of_work import UnitOfWork
@@ -161,4 +162,5 @@ COMMAND_HANDLERS = {
     **SLA_POLICY_HANDLERS,
     **QUARANTINE_HANDLERS,
     **AGENT_HANDLERS,
+    **TRIAGE_RULES_HANDLERS,
 }

@@ -29,6 +29,7 @@ from ledgerdesk.domain.customer import Customer
 from ledgerdesk.domain.receipts import CommandReceipt, MessageReceipt
 from ledgerdesk.domain.sla_policy import SlaPolicy
 from ledgerdesk.domain.ticket import Ticket
+from ledgerdesk.domain.triage_rules import TriageRules
 
 from . import commands as c
 from .errors import ConcurrencyConflict, IdempotencyKeyReused, NotFound
@@ -50,7 +51,7 @@ RETRY_BUDGET_SECONDS = 10.0
 FIRST_BACKOFF_SECONDS = 0.002
 MAX_BACKOFF_SECONDS = 0.1
 # Aggregates whose events make up a tenant's public log; receipts and claims are bookkeeping.
-FEED_AGGREGATES = (Ticket, Conversation, Customer, SlaPolicy, Agent)
+FEED_AGGREGATES = (Ticket, Conversation, Customer, SlaPolicy, Agent, TriageRules)
 
 
 def _topic_prefix(kind: type[Aggregate]) -> str:

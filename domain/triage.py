@@ -6,6 +6,7 @@ whose reason names every rule that matched. Triage only ever raises a priority, 
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -20,18 +21,47 @@ RAISING_TIERS = frozenset({"vip"})
 
 
 def _normalised(text: str) -> str:
-    """NFKC then casefold, so full-width Ｒｅｆｕｎｄ and １２３１５ match refund and 12315."""
-    return unicodedata.normalize("NFKC", text).casefold()
+    """NFKC, casefold, NFKC again, so full-width Ｒｅｆｕｎｄ and １２３１５ match refund and 12315, and
+    a normalised text normalises to itself (casefolding can undo NFKC)."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
 
 
-def _keyword_pattern(keyword: str) -> re.Pattern[str]:
+def normalised_keyword(text: str) -> str:
+    """A keyword as rules keep it and match it: normalised as messages are, without outer spaces."""
+    return _normalised(text).strip()
+
+
+_LATIN_WORD_CHARACTERS = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")
+
+
+def _starts_a_word(keyword: str) -> bool:
     """A keyword starting with a Latin letter or digit must start a word, so "sue" does not fire
     in "issue" while "refund" still fires in "refunded"; other scripts (Chinese writes no spaces)
     match anywhere. Only Latin letters and digits count as the word before it, so "找lawyer" fires."""
-    escaped = re.escape(keyword)
-    if keyword[0].isascii() and keyword[0].isalnum():
-        return re.compile(r"(?<![0-9a-z])" + escaped)
-    return re.compile(escaped)
+    return keyword[0].isascii() and keyword[0].isalnum()
+
+
+# Occurrences inside words looked at one by one before the rest of the text is searched by a
+# compiled pattern instead (the keyword escaped: a literal, linear in the text).
+_INSIDE_WORDS_CHECKED = 8
+
+
+@functools.lru_cache(maxsize=4096)
+def _at_a_word_start(keyword: str) -> re.Pattern[str]:
+    return re.compile(r"(?<![0-9a-z])" + re.escape(keyword))
+
+
+def _found(keyword: str, text: str, starts_a_word: bool) -> bool:
+    """Whether the keyword is in the text as a plain substring (never a pattern of anyone's), at
+    the start of a word if it must be. Linear in the text whatever the keyword or the text."""
+    at = text.find(keyword)
+    if not starts_a_word:
+        return at != -1
+    for _ in range(_INSIDE_WORDS_CHECKED):
+        if at <= 0 or text[at - 1] not in _LATIN_WORD_CHARACTERS:
+            return at != -1
+        at = text.find(keyword, at + 1)
+    return _at_a_word_start(keyword).search(text, at) is not None if at != -1 else False
 
 
 @dataclass(frozen=True)
@@ -59,7 +89,7 @@ class TriageRule:
             raise InvalidValue("a triage rule has an id", field="id")
         if isinstance(self.version, bool) or not isinstance(self.version, int) or self.version < 1:
             raise InvalidValue("a triage rule's version is a whole number from 1", field="version")
-        keywords = tuple(dict.fromkeys(_normalised(k).strip() for k in self.keywords if isinstance(k, str)))
+        keywords = tuple(dict.fromkeys(normalised_keyword(k) for k in self.keywords if isinstance(k, str)))
         if not keywords or not all(keywords) or len(keywords) != len(self.keywords):
             raise InvalidValue("a triage rule has at least one keyword, none empty or repeated", field="keywords")
         object.__setattr__(self, "keywords", keywords)
@@ -68,7 +98,7 @@ class TriageRule:
         object.__setattr__(self, "language", self.language.strip().lower() if self.language else None)
         if self.category is None and self.priority is None:
             raise InvalidValue("a triage rule sets a category, a priority, or both", field="category")
-        object.__setattr__(self, "_patterns", tuple(_keyword_pattern(k) for k in keywords))
+        object.__setattr__(self, "_starts_a_word", tuple(_starts_a_word(k) for k in keywords))
 
     @property
     def label(self) -> str:
@@ -78,8 +108,8 @@ class TriageRule:
         """The first of the keywords found in the (normalised) text, or None."""
         if self.language is not None and self.language != language:
             return None
-        for keyword, pattern in zip(self.keywords, self._patterns):  # type: ignore[attr-defined]
-            if pattern.search(normalised_text):
+        for keyword, starts_a_word in zip(self.keywords, self._starts_a_word):  # type: ignore[attr-defined]
+            if _found(keyword, normalised_text, starts_a_word):
                 return keyword
         return None
 
@@ -163,13 +193,15 @@ def triage(
         matched_rule_ids=tuple(rule.id for rule, _ in matches),
         negative_wording=any(rule.negative_wording for rule, _ in matches),
         reason=reason,
+        # What the decision saw, small enough for every event it causes: the text's length, not the text.
         inputs={
-            "message_text": message_text,
+            "text_length": len(message_text),
             "language": language,
             "customer_tier": tier,
-            "recent_contacts_about_same_order_within_a_day": recent_contacts_about_same_order_within_a_day,
-            "priority": str(base),
-            "rules": [rule.label for rule in rules],
+            "earlier_contacts_about_the_order_within_a_day": recent_contacts_about_same_order_within_a_day,
+            "raised_from_priority": str(base),
+            "rule_count": len(rules),
+            "matched_rule_ids": [rule.id for rule, _ in matches],
             "matched": [{"rule_id": rule.id, "version": rule.version, "keyword": kw} for rule, kw in matches],
         },
     )
