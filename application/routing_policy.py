@@ -23,13 +23,14 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from ledgerdesk.domain.agent import Agent, Presence, is_agent_id
 from ledgerdesk.domain.audit import ActorKind
+from ledgerdesk.domain.routing import TicketNeeds
 from ledgerdesk.domain.ticket import Ticket
 from ledgerdesk.domain.ticket_values import TicketStatus
 
 from . import commands as c
 from .event_views import describe
 from .policy import Trigger, policy_context
-from .route_ticket import UNROUTABLE
+from .route_ticket import UNROUTABLE, needs_of
 
 OFFLINE_GRACE_ENDED = "Agent.OfflineGraceEnded"  # a timer's trigger, not an event of the log
 GRACE_TIMER_NAMESPACE = uuid5(NAMESPACE_URL, "https://ledgerdesk.invalid/offline-grace-timers")
@@ -47,11 +48,11 @@ def grace_trigger(tenant: str, ticket_id: str, agent_id: str, offline_since: dat
 
 
 class RoutingDirectory(Protocol):
-    def agent_ids(self, tenant: str, available_only: bool = True) -> list[str]:
-        """The tenant's agents that may take a ticket now (online, a slot free; every agent, up to
-        a bound, with available_only False), as the read models last saw them. A stale view costs
-        nothing unsafe: the choice is made on the agents' own state, and an agent freeing a slot
-        triggers routing of the waiting tickets."""
+    def agent_ids(self, tenant: str, available_only: bool = True, needs: TicketNeeds | None = None) -> list[str]:
+        """The tenant's agents that may take a ticket now (online, a slot free, and fit for
+        `needs` if given; every agent, up to a bound, with available_only False), as the read
+        models last saw them. A stale view costs nothing unsafe: the choice is made on the agents'
+        own state, and an agent freeing a slot triggers routing of the waiting tickets."""
         ...
 
     def waiting_tickets(self, tenant: str, limit: int) -> list[UUID]:
@@ -91,7 +92,7 @@ class RoutingPolicy:
     def _route(self, trigger: Trigger, ticket: Ticket, reason: str, index: int = 0) -> list[Any]:
         if ticket.assignee_id is not None or ticket.status in UNROUTABLE or ticket.merged_into is not None:
             return []
-        candidates = tuple(self.directory.agent_ids(trigger.tenant))
+        candidates = tuple(self.directory.agent_ids(trigger.tenant, needs=needs_of(ticket)))
         if not candidates:
             if ticket.queued:  # it waits already, its reason said: a slot freeing up will route it
                 return []

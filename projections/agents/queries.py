@@ -106,3 +106,18 @@ def open_tickets(store: ReadStore, tenant: str, agent_id: str, limit: int = MAX_
     with store.reading() as conn:
         generation = store.active_generation(conn, AGENTS)
         return open_tickets_in(conn, generation, tenant, agent_id, limit)
+
+
+def available_agents(store: ReadStore, tenant: str, limit: int = 5000) -> list[dict[str, Any]]:
+    """The tenant's online agents with a slot free, as routing weighs them: id, teams, skills,
+    capacity and slots held; one statement, no paging (routing asks on every trigger)."""
+    a = agents
+    with store.reading() as conn:
+        generation = store.active_generation(conn, NAME)
+        rows = conn.execute(
+            select(a.c.agent_id, a.c.teams, a.c.skills, a.c.capacity, a.c.held_slots)
+            .where(a.c.generation == generation, a.c.tenant == tenant, a.c.presence == Presence.ONLINE.value,
+                   a.c.held_slots < a.c.capacity)
+            .order_by(a.c.agent_id).limit(limit)
+        ).mappings().all()
+    return [dict(row) for row in rows]
