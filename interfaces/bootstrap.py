@@ -13,18 +13,21 @@ import psycopg
 from ledgerdesk import migrations
 from ledgerdesk.application.ledger import Ledger
 from ledgerdesk.application.ports import Clock, system_clock
-from ledgerdesk.application.policy import Policy
+from ledgerdesk.application.policy import Policy, Trigger
 from ledgerdesk.application.routing_policy import RoutingPolicy
 from ledgerdesk.application.triage_policy import TriagePolicy
 from ledgerdesk.projections.catalog import all_read_models
 from ledgerdesk.projections.follower import Follower, Followers
 from ledgerdesk.projections.policy_consumer import PolicyConsumer
+from ledgerdesk.projections.policy_relay import RELAY_NAME, PolicyRelay
 from ledgerdesk.projections.policy_runner import PolicyRunner
 from ledgerdesk.projections.projector import Projector
 from ledgerdesk.projections.routing_directory import ReadModelRoutingDirectory
 from ledgerdesk.projections.store import ReadStore
 
+from .broker import build_broker
 from .language_detection import LangidDetector
+from .policy_messages import PolicyMessages
 from .projector_process import ProjectorProcess
 from .settings import ApiKey, Role, Settings
 
@@ -122,13 +125,30 @@ class Runtime:
             self.ledger.on_appended.remove(self.follower.wake)
 
 
+def build_policy_messages(settings: Settings, run: Callable[[str, Trigger], None] | None = None) -> PolicyMessages:
+    """The configured policies' actors on the broker LEDGERDESK_BROKER_URL names; `run` runs a
+    message (workers), without it they only send (the relay, timers)."""
+    return PolicyMessages(build_broker(settings), settings, settings.policies, run)
+
+
+def build_relay(ledger: Ledger, store: ReadStore, settings: Settings) -> PolicyRelay:
+    """The relay of the configured policies' triggers to the broker (see projections/policy_relay.py)."""
+    messages = build_policy_messages(settings)
+    return PolicyRelay(store, ledger.recorder, [POLICIES[name](store) for name in settings.policies], messages.send)
+
+
 def build_follower(ledger: Ledger, store: ReadStore, settings: Settings) -> Followers:
     """The read models' follower and, beside it, one per policy: a policy's batch runs commands
     through the write path, which takes far longer than a read model's, and neither the inbox
-    nor another policy must wait for it."""
+    nor another policy must wait for it. With a broker, the relay instead of the policies: they
+    run in `ledgerdesk worker` processes."""
     pace = {"fallback_wake_seconds": settings.projection_fallback_wake_seconds,
             "interval_seconds": settings.projection_interval_seconds}
     followers = [Follower(build_projector(ledger, store), name="projector", **pace)]
+    if settings.broker_url is not None:
+        if settings.policies:
+            followers.append(Follower(build_relay(ledger, store, settings), name=RELAY_NAME, **pace))
+        return Followers(followers)
     for consumer in policy_consumers(ledger, store, settings.policies):  # each its own: triage never delays routing
         followers.append(Follower(PolicyRunner(store, ledger.recorder, [consumer]), name=consumer.name, **pace))
     return Followers(followers)
