@@ -162,6 +162,7 @@ def worker(args: argparse.Namespace) -> int:
     if not settings.policies:
         raise StartupError("LEDGERDESK_POLICIES is empty: a worker would have nothing to run")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pika").setLevel(logging.WARNING)  # its INFO is every socket's life story
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

@@ -205,6 +205,10 @@ def test_the_relay_sends_what_the_log_holds_and_workers_route_it(deployment: Dep
                                stderr=subprocess.STDOUT, text=True)
     try:
         d.start_worker()
+        # The agent's coming online is relayed too (it routes waiting tickets): let it pass first,
+        # so that the ticket is routed by its own message.
+        online = trigger_of(next(e for e in d.events() if e.type == "Agent.PresenceChanged"))
+        wait_until("the agent's presence is handled", lambda: d.handled_lines(online.event_id) == 1)
         (ticket,) = d.open_tickets(1)
         wait_until("the ticket is routed", lambda: d.assigned()[ticket] == 1)
         history = d.ledger.history(d.tenant, Ticket, UUID(ticket), 0, 100)["items"]
