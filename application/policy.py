@@ -91,13 +91,19 @@ class RetryLater(Exception):
     conflicting): the runner tries it again later instead of setting it aside."""
 
 
+def of_its_own_doing(policy: Policy, trigger: Trigger) -> bool:
+    """Whether the event is the policy's own doing and not a chain it follows: no trigger for it
+    (checked here and, to send no message for it, by the broker's relay)."""
+    return trigger.caused_by(policy.name) and trigger.type not in policy.own_event_types
+
+
 def run_policy(policy: Policy, trigger: Trigger, ledger: Any) -> int:
     """Decides and executes the trigger's commands; answers how many appended something.
 
     A command whose decision no longer applies is skipped (logged). Anything else a command
     raises propagates: the runner sets the trigger aside where an operator can see and retry it.
     """
-    if trigger.caused_by(policy.name) and trigger.type not in policy.own_event_types:
+    if of_its_own_doing(policy, trigger):
         return 0
     appended = 0
     for command in policy.commands_for(trigger, ledger):

@@ -15,13 +15,14 @@ from ledgerdesk import migrations
 from ledgerdesk.application.ledger import Ledger
 from ledgerdesk.application.ports import Clock, system_clock
 from ledgerdesk.application.escalation_policy import LEVEL_REACHED, EscalationPolicy
-from ledgerdesk.application.policy import Policy, run_policy
+from ledgerdesk.application.policy import Policy, Trigger, run_policy
 from ledgerdesk.application.routing_policy import OFFLINE_GRACE_ENDED, RoutingPolicy
 from ledgerdesk.application.triage_policy import TriagePolicy
 from ledgerdesk.projections.catalog import all_read_models
 from ledgerdesk.projections.agents.offline_timers import OfflineGraceTimers
 from ledgerdesk.projections.follower import Follower, Followers
 from ledgerdesk.projections.policy_consumer import PolicyConsumer
+from ledgerdesk.projections.policy_relay import RELAY_NAME, PolicyRelay
 from ledgerdesk.projections.policy_runner import PolicyRunner
 from ledgerdesk.projections.projector import Projector
 from ledgerdesk.projections.routing_directory import ReadModelRoutingDirectory
@@ -29,7 +30,9 @@ from ledgerdesk.projections.sla.due_clocks import ReadModelSlaTimers, SlaClockTi
 from ledgerdesk.projections.timer_sweep import TimerSource, TimerSweep
 from ledgerdesk.projections.store import ReadStore
 
+from .broker import build_broker
 from .language_detection import LangidDetector
+from .policy_messages import PolicyMessages
 from .projector_process import ProjectorProcess
 from .settings import ApiKey, Role, Settings
 
@@ -131,15 +134,33 @@ class Runtime:
             self.ledger.on_appended.remove(self.follower.wake)
 
 
+def build_policy_messages(settings: Settings, run: Callable[[str, Trigger], None] | None = None) -> PolicyMessages:
+    """The configured policies' actors on the broker LEDGERDESK_BROKER_URL names; `run` runs a
+    message (workers), without it they only send (the relay, timers)."""
+    return PolicyMessages(build_broker(settings), settings, settings.policies, run)
+
+
+def build_relay(ledger: Ledger, store: ReadStore, settings: Settings) -> PolicyRelay:
+    """The relay of the configured policies' triggers to the broker (see projections/policy_relay.py)."""
+    messages = build_policy_messages(settings)
+    return PolicyRelay(store, ledger.recorder, [POLICIES[name](store) for name in settings.policies], messages.send)
+
+
 def build_follower(ledger: Ledger, store: ReadStore, settings: Settings) -> Followers:
     """The read models' follower and, beside it, one per policy: a policy's batch runs commands
     through the write path, which takes far longer than a read model's, and neither the inbox
-    nor another policy must wait for it. The policies' timers have a sweep of their own."""
+    nor another policy must wait for it. With a broker, the relay instead of the policies: they
+    run in `ledgerdesk worker` processes. The policies' timers have a sweep of their own, which
+    fires them here or, with a broker, sends them to the workers."""
     pace = {"fallback_wake_seconds": settings.projection_fallback_wake_seconds,
             "interval_seconds": settings.projection_interval_seconds}
     followers: list[Follower | TimerSweep] = [Follower(build_projector(ledger, store), name="projector", **pace)]
-    for consumer in policy_consumers(ledger, store, settings.policies):  # each its own: triage never delays routing
-        followers.append(Follower(PolicyRunner(store, ledger.recorder, [consumer]), name=consumer.name, **pace))
+    if settings.broker_url is not None:
+        if settings.policies:
+            followers.append(Follower(build_relay(ledger, store, settings), name=RELAY_NAME, **pace))
+    else:
+        for consumer in policy_consumers(ledger, store, settings.policies):  # each its own: triage never delays routing
+            followers.append(Follower(PolicyRunner(store, ledger.recorder, [consumer]), name=consumer.name, **pace))
     sweep = build_timer_sweep(ledger, store, settings)
     if sweep is not None:
         followers.append(sweep)
@@ -147,19 +168,24 @@ def build_follower(ledger: Ledger, store: ReadStore, settings: Settings) -> Foll
 
 
 def build_timer_sweep(ledger: Ledger, store: ReadStore, settings: Settings) -> TimerSweep | None:
-    """The policies' timers (SLA clocks for escalation, offline agents for routing), fired in this
-    process by the policy whose trigger they are."""
-    timed: dict[str, Policy] = {}
+    """The policies' timers (SLA clocks for escalation, offline agents for routing), fired by the
+    policy whose trigger they are: in this process, or with a broker by a worker."""
+    timed: dict[str, str] = {}  # trigger type -> policy
     sources: list[TimerSource] = []
     if "escalation" in settings.policies:
-        timed[LEVEL_REACHED] = POLICIES["escalation"](store)
+        timed[LEVEL_REACHED] = "escalation"
         sources.append(SlaClockTimers(store))
     if "routing" in settings.policies:
-        timed[OFFLINE_GRACE_ENDED] = POLICIES["routing"](store)
+        timed[OFFLINE_GRACE_ENDED] = "routing"
         sources.append(OfflineGraceTimers(store, timedelta(seconds=settings.offline_grace_seconds)))
     if not sources:
         return None
-    return TimerSweep(sources, lambda trigger: run_policy(timed[trigger.type], trigger, ledger),
+    if settings.broker_url is not None:
+        messages = build_policy_messages(settings)
+        return TimerSweep(sources, lambda trigger: messages.send(timed[trigger.type], trigger),
+                          interval=settings.timer_sweep_seconds)
+    policies = {name: POLICIES[name](store) for name in timed.values()}
+    return TimerSweep(sources, lambda trigger: run_policy(policies[timed[trigger.type]], trigger, ledger),
                       interval=settings.timer_sweep_seconds)
 
 

@@ -12,13 +12,14 @@ from uuid import UUID
 from ledgerdesk.application.ledger import Ledger
 from ledgerdesk.projections.follower import Followers
 from ledgerdesk.projections.policy_consumer import POLICY_PREFIX
+from ledgerdesk.projections.policy_relay import PolicyRelay
 from ledgerdesk.projections.projector import Projector
 from ledgerdesk.projections.read_model import ReadModel
 from ledgerdesk.projections.status import status
 
 from . import mail_quarantine_cli
 from .bootstrap import (
-    build_follower, build_ledger, build_projector, build_read_store, build_runtime, ensure_dev_key, tune_garbage_collector,
+    POLICIES, build_follower, build_ledger, build_projector, build_read_store, build_runtime, ensure_dev_key, tune_garbage_collector,
 )
 from .preflight import StartupError, check_database, load_settings
 from .settings import Settings
@@ -92,6 +93,10 @@ def project(args: argparse.Namespace) -> int:
     import threading
 
     settings = _settings(args)
+    if settings.broker_url is not None:
+        from .preflight import check_broker
+
+        check_broker(settings)
     ledger = build_ledger(settings)
     follower = build_follower(ledger, build_read_store(settings), settings)
     stop = threading.Event()
@@ -117,8 +122,13 @@ def _wake_on_input(follower: Followers, stop: threading.Event) -> None:
 def projections_status(args: argparse.Namespace) -> int:
     settings = _settings(args)
     ledger = build_ledger(settings)  # kept referenced: the projector reads its recorder
-    projector = build_projector(ledger, build_read_store(settings), settings.policies)
-    rows = status(projector)
+    store = build_read_store(settings)
+    if settings.broker_url is None:
+        rows = status(build_projector(ledger, store, settings.policies))
+    else:  # the policies run on the broker: the relay is what follows the log for them
+        rows = status(build_projector(ledger, store))
+        if settings.policies:
+            rows += status(PolicyRelay(store, ledger.recorder, [POLICIES[n](store) for n in settings.policies], _no_send))
     if args.json:
         print(json.dumps(rows))
         return 0
@@ -132,6 +142,69 @@ def projections_status(args: argparse.Namespace) -> int:
             print(f"  tenant {held['tenant']} held from position {held['since']}: see `ledgerdesk projections parked`")
         if row["last_error"]:
             print(f"  last error at {row['last_error']['at']}: {row['last_error']['message']}")
+    return 0
+
+
+def _no_send(_policy: str, _trigger: object) -> None:
+    raise RuntimeError("status only reads the relay's position")
+
+
+def worker(args: argparse.Namespace) -> int:
+    """Runs dramatiq workers for the configured policies until interrupted (production, with a broker)."""
+    import logging
+    import signal
+
+    from .policy_worker import run_worker, supervise
+    from .preflight import check_broker
+
+    settings = _settings(args)
+    check_broker(settings)
+    if not settings.policies:
+        raise StartupError("LEDGERDESK_POLICIES is empty: a worker would have nothing to run")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pika").setLevel(logging.WARNING)  # its INFO is every socket's life story
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    if args.processes == 1:
+        run_worker(settings, args.threads, stop)
+    else:
+        print(f"ledgerdesk: starting {args.processes} worker processes", flush=True)
+        supervise(settings, args.processes, args.threads, stop)
+    return 0
+
+
+def policies_dead_letters(args: argparse.Namespace) -> int:
+    from .dead_letters import DeadLetters
+    from .preflight import check_broker
+
+    settings = _settings(args)
+    check_broker(settings)
+    with DeadLetters(settings) as dead:
+        letters = dead.list(limit=args.limit)
+        if args.replay_all or args.replay:
+            wanted = set(args.replay or [])
+            missing = sorted(wanted - {letter.message_id for letter in letters})
+            chosen = [letter for letter in letters if args.replay_all or letter.message_id in wanted]
+            replayed = dead.replay(chosen)
+            for letter in replayed:
+                print(f"replayed {letter.message_id} (policy {letter.policy}, event {letter.event_id}) onto {letter.queue}")
+            gone = [letter.message_id for letter in chosen if letter not in replayed]
+            for message_id in missing + gone:
+                print(f"no dead letter {message_id} in {', '.join(dead.queues)}", file=sys.stderr)
+            if not chosen and args.replay_all:
+                print("no dead letters")
+            return 1 if missing or gone else 0
+    if args.json:
+        print(json.dumps([letter.as_dict() for letter in letters], ensure_ascii=False))
+        return 0
+    if not letters:
+        print(f"no dead letters in {', '.join(dead.queues)}")
+    for letter in letters:
+        when = letter.dead_at.isoformat(timespec="seconds") if letter.dead_at else "?"
+        print(f"{letter.message_id}  policy {letter.policy or '?'}  {letter.event_type or '?'} {letter.event_id or '?'}  "
+              f"tenant {letter.tenant or '?'}  dead since {when}  after {letter.retries} retries")
+        print(f"    {letter.error or 'error not recorded on the message: see the worker log'}")
     return 0
 
 
@@ -245,6 +318,13 @@ def projections_verify(args: argparse.Namespace) -> int:
 SHOWN_DEFAULTS = argparse.ArgumentDefaultsHelpFormatter
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ledgerdesk", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -302,6 +382,24 @@ def parser() -> argparse.ArgumentParser:
     rt.add_argument("--quiet", action="store_true", help="no progress bar")
     rt.add_argument("--database", **database)
     rt.set_defaults(func=projections_retry)
+
+    w = sub.add_parser("worker", formatter_class=SHOWN_DEFAULTS,
+                       help="run the policies' messages from the broker LEDGERDESK_BROKER_URL names (dramatiq workers)")
+    w.add_argument("--processes", type=_positive, default=1, help="worker processes")
+    w.add_argument("--threads", type=_positive, default=4, help="threads per process")
+    w.add_argument("--database", **database)
+    w.set_defaults(func=worker)
+
+    po = sub.add_parser("policies", formatter_class=SHOWN_DEFAULTS, help="policies run on a broker: their dead letters")
+    posub = po.add_subparsers(dest="action", required=True)
+    dl = posub.add_parser("dead-letters", formatter_class=SHOWN_DEFAULTS,
+                          help="list the messages that kept failing; replay them onto the live queue (after a fix)")
+    dl.add_argument("--replay", nargs="+", metavar="MESSAGE_ID", help="replay these messages")
+    dl.add_argument("--replay-all", action="store_true", help="replay every listed message")
+    dl.add_argument("--limit", type=_positive, default=1000, help="look at most at this many per queue")
+    dl.add_argument("--json", action="store_true")
+    dl.add_argument("--database", **database)
+    dl.set_defaults(func=policies_dead_letters)
 
     h = sub.add_parser("history", formatter_class=SHOWN_DEFAULTS, help="print a ticket's events with their audit metadata")
     h.add_argument("ticket_id", type=UUID)

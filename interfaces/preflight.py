@@ -63,3 +63,31 @@ def check_database(settings: Settings) -> None:
             raise StartupError(f'PostgreSQL at {host}:{port} has no database "{name}": create it with '
                                f"`createdb -h {host} -p {port} -U {user} {name}`") from None
         raise StartupError(f"cannot reach PostgreSQL at {host}:{port} as {user}: {text[:300]}") from None
+
+
+def check_broker(settings: Settings) -> None:
+    """The broker LEDGERDESK_BROKER_URL names, reachable: raises StartupError naming it."""
+    from .broker import shown_url
+
+    url = settings.broker_url
+    if url is None:
+        raise StartupError("LEDGERDESK_BROKER_URL is not set: the policies run in-process, in `serve` or "
+                           "`ledgerdesk project`; set it (amqp://… or redis://…) to run them on a broker")
+    try:
+        if settings.broker_kind() == "rabbitmq":
+            import pika
+
+            parameters = pika.URLParameters(url)
+            parameters.socket_timeout = parameters.blocked_connection_timeout = CONNECT_TIMEOUT_SECONDS
+            parameters.connection_attempts = 1
+            pika.BlockingConnection(parameters).close()
+        else:
+            import redis
+
+            client = redis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
+                                          socket_timeout=CONNECT_TIMEOUT_SECONDS)
+            client.ping()
+            client.close()
+    except Exception as error:  # noqa: BLE001 - any failure to connect is this one line
+        text = " ".join((str(error) or type(error).__name__).split())
+        raise StartupError(f"cannot reach the broker at {shown_url(url)} (LEDGERDESK_BROKER_URL): {text[:300]}") from None

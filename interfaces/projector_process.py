@@ -47,8 +47,13 @@ class ProjectorProcess:
 
     def _environment(self) -> dict[str, str]:
         # The child reads the same LEDGERDESK_* settings; the database and policies as this process resolved them.
-        return {**os.environ, "LEDGERDESK_DATABASE_URL": self.settings.database_url,
-                "LEDGERDESK_POLICIES": ",".join(self.settings.policies)}
+        # With a broker, the child is the policies' relay: it sends to the broker this process names.
+        env = {**os.environ, "LEDGERDESK_DATABASE_URL": self.settings.database_url,
+               "LEDGERDESK_POLICIES": ",".join(self.settings.policies)}
+        if self.settings.broker_url is not None:
+            env.update({"LEDGERDESK_BROKER_URL": self.settings.broker_url,
+                        "LEDGERDESK_BROKER_NAMESPACE": self.settings.broker_namespace})
+        return env
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         child = subprocess.Popen(

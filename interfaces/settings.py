@@ -57,6 +57,10 @@ def _no_key_twice(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return dict(pairs)
 
 
+BROKER_SCHEMES: dict[str, Literal["rabbitmq", "redis"]] = {
+    "amqp": "rabbitmq", "amqps": "rabbitmq", "redis": "redis", "rediss": "redis"}
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LEDGERDESK_", extra="ignore")
 
@@ -98,6 +102,21 @@ class Settings(BaseSettings):
     max_email_body_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     # /readyz answers 503 while a read model lags the log by more than this many positions.
     ready_max_lag: int = Field(default=1000, ge=0)
+    # Where policies run. Unset (the default): in-process, each following the log beside the read
+    # models. amqp://… (RabbitMQ) or redis://…: `ledgerdesk project` relays their triggers to the
+    # broker and `ledgerdesk worker` processes run them (interfaces/broker.py).
+    broker_url: str | None = None
+    # Prefix of every queue (RabbitMQ) or key (Redis) of this deployment, so that two share a broker.
+    broker_namespace: str = Field(default="ledgerdesk", pattern=r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
+    # A policy message that fails is tried again after a pause that doubles from the minimum up to
+    # the maximum; after this many retries it is dead-lettered (`ledgerdesk policies dead-letters`).
+    policy_max_retries: int = Field(default=5, ge=0, le=100)
+    policy_min_backoff_seconds: float = Field(default=1.0, ge=0.001, le=3600)
+    policy_max_backoff_seconds: float = Field(default=300.0, ge=0.001, le=86400)
+    # Redis only: a worker not heard from for this long is dead, and the messages it had taken go
+    # back to the queue. Checked on this many of a million broker commands (dramatiq's "maintenance").
+    redis_dead_worker_seconds: float = Field(default=60.0, ge=1, le=86400)
+    redis_maintenance_per_million: int = Field(default=10_000, ge=1, le=1_000_000)
 
     @field_validator("policies", mode="before")
     @classmethod
@@ -105,6 +124,22 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(dict.fromkeys(name.strip() for name in value.split(",") if name.strip()))
         return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _broker_scheme(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        scheme = urlparse(value).scheme
+        if scheme not in BROKER_SCHEMES:
+            raise ValueError(f"unsupported scheme {scheme!r}: amqp://… for RabbitMQ, redis://… for Redis, "
+                             "or leave it unset to run the policies in-process")
+        return value
+
+    def broker_kind(self) -> Literal["rabbitmq", "redis"] | None:
+        if self.broker_url is None:
+            return None
+        return BROKER_SCHEMES[urlparse(self.broker_url).scheme]
 
     @field_validator("api_keys", mode="before")
     @classmethod

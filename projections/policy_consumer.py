@@ -37,14 +37,18 @@ class PolicyConsumer(ReadModel):
         self.handle(event)  # no rows: the batch's transaction only carries the position
 
     def handle(self, event: EventRecord) -> None:
-        trigger = Trigger(
-            event_id=event_id_text(event.aggregate_id, event.version),
-            type=event.type,
-            aggregate_id=event.aggregate_id,
-            version=event.version,
-            tenant=event.tenant,
-            actor_kind=event.actor_kind,
-            actor_id=event.actor_id,
-            data=event.data,
-        )
-        run_policy(self.policy, trigger, self.ledger)
+        run_policy(self.policy, trigger_of(event), self.ledger)
+
+
+def trigger_of(event: EventRecord) -> Trigger:
+    """The event as a policy's trigger (also what the broker's relay sends)."""
+    return Trigger(
+        event_id=event_id_text(event.aggregate_id, event.version),
+        type=event.type,
+        aggregate_id=event.aggregate_id,
+        version=event.version,
+        tenant=event.tenant,
+        actor_kind=event.actor_kind,
+        actor_id=event.actor_id,
+        data=event.data,
+    )

@@ -75,6 +75,53 @@ def postgres_database_url() -> Iterator[str]:
         yield url
 
 
+RABBITMQ_URL = os.environ.get("LEDGERDESK_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
+REDIS_URL = os.environ.get("LEDGERDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _rabbitmq_available() -> bool:
+    import pika
+
+    parameters = pika.URLParameters(RABBITMQ_URL)
+    parameters.socket_timeout, parameters.connection_attempts = 3, 1
+    try:
+        pika.BlockingConnection(parameters).close()
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not reachable"
+        return False
+
+
+def _redis_available() -> bool:
+    import redis
+
+    try:
+        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
+        client.ping()
+        client.close()
+        return True
+    except redis.RedisError:
+        return False
+
+
+def _service_or_skip(name: str, url: str, available: bool) -> str:
+    if not available:
+        message = f"{name} is not reachable at {url}"
+        if IN_CI:
+            pytest.fail(message + f" (CI=true: {name} tests must run)")
+        pytest.skip(message)
+    return url
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_url() -> str:
+    return _service_or_skip("RabbitMQ", RABBITMQ_URL, _rabbitmq_available())
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    return _service_or_skip("Redis", REDIS_URL, _redis_available())
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
     if request.param == "sqlite":
