@@ -182,8 +182,9 @@ def build_timer_sweep(ledger: Ledger, store: ReadStore, settings: Settings) -> T
         return None
     if settings.broker_url is not None:
         messages = build_policy_messages(settings)
-        return TimerSweep(sources, lambda trigger: messages.send(timed[trigger.type], trigger),
-                          interval=settings.timer_sweep_seconds)
+        return TimerSweep(
+            sources, lambda trigger: messages.send(timed[trigger.type], trigger), interval=settings.timer_sweep_seconds,
+            schedule=lambda trigger, delay: messages.send(timed[trigger.type], trigger, delay_ms=int(delay * 1000) + 1))
     policies = {name: POLICIES[name](store) for name in timed.values()}
     return TimerSweep(sources, lambda trigger: run_policy(policies[timed[trigger.type]], trigger, ledger),
                       interval=settings.timer_sweep_seconds)

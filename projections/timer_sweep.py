@@ -7,13 +7,19 @@ earliest (`interval` at most, or until woken by new events, which may set a soon
 fires every due timer: `deliver(trigger)` runs its policy in this process (the embedded default)
 or sends it to the workers. A timer fired again before its effect reached the read models is the
 same command again (its id derives from the timer), which appends nothing twice.
+
+With a broker, each timer due within the next interval is also sent ahead as a delayed message
+(`schedule`), which the broker holds and a worker runs at the due time, whatever becomes of this
+process: the fast path. The sweep, every interval and after new events, is then the safety net
+for a message lost or a time moved (a moved time is a new delayed message; the old one finds
+nothing to do).
 """
 from __future__ import annotations
 
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from ledgerdesk.application.policy import Trigger
@@ -39,15 +45,23 @@ class TimerSource(Protocol):
         """When the next timer after `now` is due, as far as the read models know."""
         ...
 
+    def upcoming(self, after: datetime | None, until: datetime, limit: int) -> list[tuple[datetime, Trigger]]:
+        """The timers due after `after` (any time, None) up to `until`, each with its due time."""
+        ...
+
 
 class TimerSweep:
     name = "timers"
     models: list = []  # it follows no log position: nothing of it to rebuild or track
 
     def __init__(self, sources: Sequence[TimerSource], deliver: Callable[[Trigger], None], clock: Clock = system_clock,
-                 interval: float = SWEEP_INTERVAL_SECONDS) -> None:
+                 interval: float = SWEEP_INTERVAL_SECONDS,
+                 schedule: Callable[[Trigger, float], None] | None = None) -> None:
         self.sources = list(sources)
         self.deliver = deliver
+        self.schedule = schedule
+        # Timers sent ahead by this process, by (timer, due time): each is sent once.
+        self._scheduled: dict[tuple[str, datetime], None] = {}
         self.clock = clock
         self.interval = interval
         self.fired = 0
@@ -71,6 +85,29 @@ class TimerSweep:
                               trigger.type, trigger.aggregate_id, trigger.data, self.last_error)
         self.fired += fired
         return fired
+
+    def send_ahead(self) -> int:
+        """Sends each timer due within the next interval as a delayed message, once; answers how many."""
+        if self.schedule is None:
+            return 0
+        now = self.clock()
+        until = now + timedelta(seconds=self.interval)
+        self._scheduled = {key: None for key in self._scheduled if key[1] > now}
+        sent = 0
+        for source in self.sources:
+            for at, trigger in source.upcoming(now, until, SWEEP_LIMIT):
+                key = (trigger.event_id, at)
+                if key in self._scheduled:
+                    continue
+                try:
+                    self.schedule(trigger, max(0.0, (at - now).total_seconds()))
+                except Exception as error:  # the sweep fires it when due: the safety net
+                    self.last_error = describe_error(error)
+                    log.error("timer %s of %s could not be sent ahead: %s", trigger.type, trigger.aggregate_id, self.last_error)
+                    continue
+                self._scheduled[key] = None
+                sent += 1
+        return sent
 
     def seconds_to_next(self, now: datetime) -> float:
         upcoming = [at for at in (source.next_at(now) for source in self.sources) if at is not None]
@@ -96,7 +133,12 @@ class TimerSweep:
         while not self._stopping.is_set():
             wait = self.interval
             try:
-                wait = 0.0 if self.sweep() >= SWEEP_LIMIT else self.seconds_to_next(self.clock())
+                if self.sweep() >= SWEEP_LIMIT:
+                    wait = 0.0
+                elif self.schedule is not None:  # the delayed messages are on time; the sweep is the net
+                    self.send_ahead()
+                else:
+                    wait = self.seconds_to_next(self.clock())
             except Exception as error:  # a read model unreachable: try again after the interval
                 self.last_error = describe_error(error)
                 log.error("timer sweep failed, tried again in %.0f s: %s", self.interval, self.last_error)

@@ -26,15 +26,19 @@ class OfflineGraceTimers:
                     t.c.generation == generation, t.c.tenant == a.c.tenant, t.c.agent_id == a.c.agent_id)
 
     def due(self, now: datetime, limit: int) -> list:
+        return [trigger for _at, trigger in self.upcoming(None, now, limit)]
+
+    def upcoming(self, after: datetime | None, until: datetime, limit: int) -> list:
         a, t = agents, agent_tickets
         with self.store.reading() as conn:
             generation = self.store.active_generation(conn, NAME)
-            rows = conn.execute(
-                select(a.c.tenant, a.c.agent_id, a.c.presence_since, t.c.ticket_id)
-                .where(self._holding(generation), a.c.presence_since <= utc(now) - self.grace)
-                .order_by(a.c.presence_since, t.c.ticket_id).limit(limit)
-            ).all()
-        return [grace_trigger(row.tenant, row.ticket_id, row.agent_id, utc(row.presence_since)) for row in rows]
+            query = select(a.c.tenant, a.c.agent_id, a.c.presence_since, t.c.ticket_id).where(
+                self._holding(generation), a.c.presence_since <= utc(until) - self.grace)
+            if after is not None:
+                query = query.where(a.c.presence_since > utc(after) - self.grace)
+            rows = conn.execute(query.order_by(a.c.presence_since, t.c.ticket_id).limit(limit)).all()
+        return [(utc(row.presence_since) + self.grace, grace_trigger(row.tenant, row.ticket_id, row.agent_id, utc(row.presence_since)))
+                for row in rows]
 
     def next_at(self, now: datetime) -> datetime | None:
         a = agents

@@ -30,6 +30,7 @@ class DueClock:
     tenant: str
     ticket_id: str
     level: EscalationLevel
+    reached_at: datetime  # when the clock reached the level (its warning or due time)
     reading: ClockReading
     settings: EscalationSettings
     seen_at: datetime
@@ -71,7 +72,8 @@ def due_clocks(store: ReadStore, now: datetime, limit: int = 500, ticket_id: str
         )
         body = row["body"] or {}
         found.append(DueClock(
-            tenant=row["tenant"], ticket_id=row["ticket_id"], level=EscalationLevel(row["level"]), reading=reading,
+            tenant=row["tenant"], ticket_id=row["ticket_id"], level=EscalationLevel(row["level"]),
+            reached_at=utc(row["reached_at"]), reading=reading,
             settings=EscalationSettings.from_dict(body.get("escalation", DEFAULT_ESCALATION)),
             seen_at=utc(row["updated_at"]),
         ))
@@ -114,8 +116,11 @@ class SlaClockTimers:
         self.store = store
 
     def due(self, now: datetime, limit: int) -> list:
-        return [timer_trigger(d.tenant, d.ticket_id, str(d.reading.metric), d.reading.cycle, str(d.level))
-                for d in due_clocks(self.store, now, limit=limit)]
+        return [trigger for _at, trigger in self.upcoming(None, now, limit)]
+
+    def upcoming(self, after: datetime | None, until: datetime, limit: int) -> list:
+        return [(d.reached_at, timer_trigger(d.tenant, d.ticket_id, str(d.reading.metric), d.reading.cycle, str(d.level)))
+                for d in due_clocks(self.store, until, limit=limit) if after is None or d.reached_at > after]
 
     def next_at(self, now: datetime) -> datetime | None:
         return next_due(self.store, now)

@@ -12,6 +12,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from datetime import datetime, timezone
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from uuid import UUID
@@ -19,7 +20,10 @@ from uuid import UUID
 import pytest
 
 from ledgerdesk.domain.ticket import Ticket
-from ledgerdesk.interfaces.bootstrap import build_ledger, build_policy_messages, build_projector, build_read_store, build_relay
+from ledgerdesk.application import commands as c
+from ledgerdesk.interfaces.bootstrap import (
+    build_ledger, build_policy_messages, build_projector, build_read_store, build_relay, build_timer_sweep,
+)
 from ledgerdesk.interfaces.broker import policy_queue
 from ledgerdesk.interfaces.settings import Settings
 from ledgerdesk.projections.event_record import EventRecord
@@ -27,7 +31,8 @@ from ledgerdesk.projections.follower import Follower
 from ledgerdesk.projections.policy_consumer import trigger_of
 from ledgerdesk.projections.policy_relay import RELAY_NAME
 from tests.conftest import fresh_postgres_database, random_ref
-from tests.integration.test_concurrency import inbound
+from ledgerdesk.projections.sla import queries as sla_queries
+from tests.integration.test_concurrency import context, inbound
 from tests.integration.test_routing_policy import agent
 
 pytestmark = pytest.mark.integration
@@ -166,10 +171,11 @@ class Deployment:
                 process.wait()
         broker = self.messages.broker
         try:
-            queue = policy_queue(self.settings, "routing")
             if self.kind == "rabbitmq":
-                for name in (queue, queue + ".DQ", queue + ".XQ"):
-                    broker.channel.queue_delete(name)
+                for policy in self.settings.policies:
+                    queue = policy_queue(self.settings, policy)
+                    for name in (queue, queue + ".DQ", queue + ".XQ"):
+                        broker.channel.queue_delete(name)
             else:
                 keys = list(broker.client.scan_iter(f"{self.settings.broker_namespace}:*"))
                 if keys:
@@ -392,3 +398,35 @@ def test_a_malformed_message_is_dead_lettered_and_the_worker_goes_on(deployment:
     assert worker.poll() is None
     log = d.workers[0][1].read_text()
     assert "malformed message" in log and "reached the queue of policy 'routing'" in log
+
+
+def test_sla_timers_are_sent_ahead_as_delayed_messages_and_escalate_once(deployment: Deployment) -> None:
+    """The fast path of the escalation timers: sent ahead to the broker, which holds them until the
+    warning and due times, when a worker escalates; the sweep firing them again adds nothing."""
+    d = deployment
+    d.settings = d.settings.model_copy(update={"policies": ("routing", "escalation")})
+    d.ledger.execute(c.DefineSlaPolicy(
+        context(d.tenant), name="blink", rank=1, match={}, targets={"first_reply": 3}, warning_percent=50,
+        escalation={"on_warning": {"notify": True}, "on_breach": {"raise_priority_to": "urgent"}}))
+    projecting = Follower(d.projector, fallback_wake_seconds=0.05)
+    projecting.start()
+    try:
+        (ticket,) = d.open_tickets(1)
+        wait_until("the read models have the ticket's clock", lambda: bool(
+            sla_queries.ticket_sla(d.store, d.tenant, ticket, datetime.now(timezone.utc))))
+        sweep = build_timer_sweep(d.ledger, d.store, d.settings)
+        assert sweep.send_ahead() == 2  # the warning 1.5 s in, the breach 3 s in
+        assert sweep.send_ahead() == 0  # each once
+        d.start_worker(LEDGERDESK_POLICIES="routing,escalation")
+
+        def escalations() -> list:
+            return [e.data["levels"] for e in d.events() if e.type == "Ticket.Escalated" and e.aggregate_id == ticket]
+
+        wait_until("the ticket is escalated for its breach", lambda: escalations() == [["warning"], ["breach"]])
+        assert str(d.ledger.aggregate(d.tenant, Ticket, UUID(ticket)).priority) == "urgent"
+        time.sleep(0.5)
+        sweep.sweep()  # the safety net fires the same timers again
+        time.sleep(1.5)
+        assert escalations() == [["warning"], ["breach"]]
+    finally:
+        projecting.stop()
