@@ -154,7 +154,8 @@ def build_follower(ledger: Ledger, store: ReadStore, settings: Settings) -> Foll
     fires them here or, with a broker, sends them to the workers."""
     pace = {"fallback_wake_seconds": settings.projection_fallback_wake_seconds,
             "interval_seconds": settings.projection_interval_seconds}
-    followers: list[Follower | TimerSweep] = [Follower(build_projector(ledger, store), name="projector", **pace)]
+    projecting = Follower(build_projector(ledger, store), name="projector", **pace)
+    followers: list[Follower | TimerSweep] = [projecting]
     if settings.broker_url is not None:
         if settings.policies:
             followers.append(Follower(build_relay(ledger, store, settings), name=RELAY_NAME, **pace))
@@ -163,6 +164,7 @@ def build_follower(ledger: Ledger, store: ReadStore, settings: Settings) -> Foll
             followers.append(Follower(PolicyRunner(store, ledger.recorder, [consumer]), name=consumer.name, **pace))
     sweep = build_timer_sweep(ledger, store, settings)
     if sweep is not None:
+        projecting.on_progress.append(sweep.wake)  # new rows may hold a sooner timer, or a timer's effect
         followers.append(sweep)
     return Followers(followers)
 

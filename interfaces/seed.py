@@ -87,6 +87,9 @@ TEAM_FOR = {Cat.LOGISTICS: "logistics", Cat.ORDER: "logistics", Cat.REFUND: "ref
 CARRIES = {Ch.EMAIL: "e", Ch.PHONE: "p", Ch.WHATSAPP: "p", Ch.WEIBO: "", Ch.WEB_CHAT: "ep", Ch.APP: "ep"}  # else "p": order phone
 CST = timezone(timedelta(hours=8))
 START = datetime(2026, 11, 9, tzinfo=CST)  # traffic over four days, peaking on Double 11
+# The share of tickets nobody has picked up when the seed ends: the routing policy routes them to
+# the agents online, and, their SLA long missed, the escalation policy escalates them.
+WAITING_SHARE = 0.15
 BOUNCE = ("From: MAILER DAEMON <>\r\nTo: <service@{tenant}.example>\r\nMessage-ID: <{id}@mx.{tenant}.example>\r\n"
           "Subject: Undelivered Mail Returned to Sender\r\n\r\nAn attachment was of a blocked file type.\r\n")
 
@@ -125,6 +128,7 @@ class SeedReport:
     replayed: int = 0
     refused: int = 0
     merged: int = 0
+    waiting: int = 0  # tickets left for routing: no agent has picked them up
     events_appended: int = 0
     elapsed_seconds: float = 0.0
     commands_per_second: float = 0.0
@@ -205,19 +209,6 @@ class _Seeder:
             if presence == "online":
                 online.append(agent_id)
         return online
-
-    def hold_slots(self, tenant: str, agent_id: str, tickets: list[str], rng: random.Random) -> None:
-        """The agent takes the shop's sample tickets and gives the first back, as routing would."""
-        router = Actor(ActorKind.POLICY, "router")
-        self.at(START + timedelta(days=4))
-        for i, ticket_id in enumerate(tickets[:2]):
-            ctx = c.CommandContext(tenant, router, str(UUID(int=rng.getrandbits(128), version=4)), f"agents-{tenant}",
-                                   idempotent=True)
-            self.run(c.TakeTicket(ctx, agent_id, UUID(ticket_id)))
-        if tickets:
-            ctx = c.CommandContext(tenant, router, str(UUID(int=rng.getrandbits(128), version=4)), f"agents-{tenant}",
-                                   idempotent=True)
-            self.run(c.ReleaseTicket(ctx, agent_id, UUID(tickets[0])))
 
     def run(self, command: object) -> Outcome | None:
         self.report.commands += 1
@@ -307,6 +298,9 @@ class _Seeder:
                 opened += 1
                 merged = act(c.MergeTicket, on=dup, into_ticket_id=UUID(tid))
                 self.report.merged += bool(merged and not merged.replayed)
+        if rng.random() < WAITING_SHARE:  # nobody has picked it up yet: routing and escalation will
+            self.report.waiting += 1
+            return opened
         later()
         act(c.AssignTicket, agent_id=agent.id, team_id=team)
         if cat in (Cat.COMPLAINT, Cat.REFUND):
@@ -349,25 +343,22 @@ def seed_traffic(ledger: Ledger, tickets: int, seed: int = 11) -> SeedReport:
     started = time.perf_counter()
     try:
         agents_rng = random.Random(f"agents-{seed}")  # its own draws: the traffic is the same as without agents
-        online = {}
         for tenant in TENANTS:
             seeder.define_policies(tenant)
-            online[tenant] = seeder.define_agents(tenant, agents_rng)
+            seeder.define_agents(tenant, agents_rng)
         with tqdm(total=tickets, unit="ticket", desc="seeding", mininterval=0.5, file=sys.stderr) as bar:
             while bar.n < tickets:
                 bar.update(seeder.ticket(rng.choice(people), budget=tickets - bar.n))
         for tenant in TENANTS:
             if Ch.EMAIL in TENANTS[tenant][2]:
                 seeder.bounce(tenant)
-            if online[tenant]:
-                seeder.hold_slots(tenant, online[tenant][0], report.sample_tickets.get(tenant, []), agents_rng)
     finally:
         ledger.clock = clock
     report.elapsed_seconds = time.perf_counter() - started
     report.events_appended = (ledger.recorder.max_notification_id() or 0) - head
     report.commands_per_second = report.commands / report.elapsed_seconds if report.elapsed_seconds else 0.0
     print(f"seeded {', '.join(report.tenants)} (seed {seed}): {report.tickets_opened} tickets opened "
-          f"({report.merged} merged as duplicates), {report.messages} customer messages")
+          f"({report.merged} merged as duplicates, {report.waiting} waiting for an agent), {report.messages} customer messages")
     print(f"{report.commands} commands ({report.replayed} replayed, {report.refused} refused), "
           f"{report.events_appended} events appended in {report.elapsed_seconds:.1f} s: {report.commands_per_second:.0f} commands/s")
     return report

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from ledgerdesk.application.log_follower import DEFAULT_FALLBACK_WAKE_SECONDS, DEFAULT_INTERVAL_SECONDS, LogFollower, Pass
 
@@ -30,6 +31,8 @@ class Follower:
     def __init__(self, projector: Projector | PolicyRunner, fallback_wake_seconds: float = FALLBACK_WAKE_SECONDS,
                  interval_seconds: float = DEFAULT_INTERVAL_SECONDS, name: str = "projector") -> None:
         self.projector = projector
+        # Told after each pass that moved the read models (the timer sweep: their rows are its timers).
+        self.on_progress: list[Callable[[], None]] = []
         self._following = LogFollower(
             name, self._pass, projector.log, projector.head, interval=interval_seconds, fallback_wake=fallback_wake_seconds
         )
@@ -68,6 +71,9 @@ class Follower:
                 if target.model.name not in self._retry_at or self._retry_at[target.model.name] <= now:
                     self._pause.pop(target.model.name, None)
                     self._retry_at.pop(target.model.name, None)
+        if applied:
+            for listener in self.on_progress:
+                listener()
         retries = [at - time.monotonic() for at in self._retry_at.values()]
         return Pass(applied, min(retries) if retries else None)
 

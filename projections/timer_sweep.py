@@ -34,6 +34,8 @@ SWEEP_INTERVAL_SECONDS = 30.0
 # also the least time between two looks while events keep coming.
 SETTLE_SECONDS = 0.5
 SWEEP_LIMIT = 500
+# After a sweep that fired timers, how soon it looks again (doubling while it keeps firing).
+RECHECK_SECONDS = 1.0
 
 
 class TimerSource(Protocol):
@@ -130,15 +132,23 @@ class TimerSweep:
             self._thread.join(timeout=10)
 
     def _run(self) -> None:
+        recheck = RECHECK_SECONDS
         while not self._stopping.is_set():
             wait = self.interval
             try:
-                if self.sweep() >= SWEEP_LIMIT:
+                fired = self.sweep()
+                if fired >= SWEEP_LIMIT:
                     wait = 0.0
                 elif self.schedule is not None:  # the delayed messages are on time; the sweep is the net
                     self.send_ahead()
                 else:
                     wait = self.seconds_to_next(self.clock())
+                if fired:
+                    # A timer whose policy found the ticket changed since the read models judged it
+                    # is fired again once they have caught up; one that keeps failing, less often.
+                    wait, recheck = min(wait, recheck), min(recheck * 2, self.interval)
+                else:
+                    recheck = RECHECK_SECONDS
             except Exception as error:  # a read model unreachable: try again after the interval
                 self.last_error = describe_error(error)
                 log.error("timer sweep failed, tried again in %.0f s: %s", self.interval, self.last_error)

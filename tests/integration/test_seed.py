@@ -3,6 +3,7 @@
 One test per backend on purpose: the seeded tenants have fixed names, and the PostgreSQL
 database is shared by the whole session, so a second seeding test would see this one's data.
 """
+import time
 from collections import Counter
 from uuid import UUID
 
@@ -11,7 +12,9 @@ import pytest
 from ledgerdesk.domain.customer import Customer
 from ledgerdesk.domain.identity import IdentityKind
 from ledgerdesk.domain.ticket import Ticket
+from ledgerdesk.interfaces.bootstrap import build_follower, build_ledger, build_read_store
 from ledgerdesk.interfaces.seed import TENANTS, seed_traffic
+from ledgerdesk.interfaces.settings import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -77,3 +80,29 @@ def test_seeding_sends_realistic_traffic_that_a_rerun_only_repeats(ledger, capsy
     assert again.replayed == again.commands == report.commands
     assert again.refused == 0
     assert again.sample_tickets == report.sample_tickets
+
+
+def test_after_a_seed_the_policies_triage_route_and_escalate_and_say_why(tmp_path):
+    """The issue's "done when": seeded tickets nobody picked up are routed to the agents online,
+    their long-missed SLAs escalated, and every message triaged; each step explained."""
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/seeded.db", policies=("triage", "routing", "escalation"))
+    ledger = build_ledger(settings)
+    report = seed_traffic(ledger, tickets=60, seed=11)
+    assert report.waiting > 0
+    store = build_read_store(settings)
+    follower = build_follower(ledger, store, settings)
+    follower.start()
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            steps = [e for tenant in TENANTS for e in tenant_events(ledger, tenant) if e["actor"]["kind"] == "policy"]
+            kinds = {(e["actor"]["id"], e["type"]) for e in steps}
+            if {("triage", "Ticket.CategoryChanged"), ("routing", "Ticket.Assigned"),
+                    ("escalation", "Ticket.Escalated")} <= kinds or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    finally:
+        follower.stop()
+    assert {("triage", "Ticket.CategoryChanged"), ("routing", "Ticket.Assigned"), ("escalation", "Ticket.Escalated")} <= kinds
+    assert all(e["reason"] and e["causation_id"] for e in steps if e["type"] != "CommandReceipt.CommandHandled")
+    assert all(e["decision"] for e in steps if e["type"] in ("Ticket.Assigned", "Ticket.Escalated", "Ticket.CategoryChanged"))
