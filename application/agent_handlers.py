@@ -10,6 +10,7 @@ from uuid import UUID
 
 from ledgerdesk.domain.agent import Agent, checked_agent_id
 from ledgerdesk.domain.errors import VersionConflict
+from ledgerdesk.domain.channel import kind_of
 from ledgerdesk.domain.ticket import Ticket
 
 from . import commands as c
@@ -50,12 +51,13 @@ def put_agent(uow: UnitOfWork, cmd: c.PutAgent) -> dict[str, Any]:
         if cmd.expected_version is not None:
             # An update of a version the caller saw, of an agent that does not exist (here).
             raise NotFound(f"no agent {agent_id!r} to update; leave expected_version out to register it", field="agent_id")
-        agent = Agent.register(uow.meta, uow.at, agent_id, cmd.name, cmd.teams, cmd.skills, cmd.capacity)
+        agent = Agent.register(uow.meta, uow.at, agent_id, cmd.name, cmd.teams, cmd.skills, cmd.capacity,
+                               cmd.capacity_by_channel_kind)
         uow.add(agent)
         return _answer(agent, created=True)
     if cmd.expected_version is not None and cmd.expected_version != agent.version:
         raise VersionConflict(cmd.expected_version, agent.version)
-    agent.change_profile(uow.meta, uow.at, cmd.name, cmd.teams, cmd.skills, cmd.capacity)
+    agent.change_profile(uow.meta, uow.at, cmd.name, cmd.teams, cmd.skills, cmd.capacity, cmd.capacity_by_channel_kind)
     return _answer(agent, created=False)
 
 
@@ -70,8 +72,8 @@ def take_slot(uow: UnitOfWork, agent_id: str, ticket_id: UUID, *, expected_versi
     command appends (Ticket.assign, say) is stored with it or not at all. Raises IllegalTransition
     when the agent is not online or at capacity, NotFound for an unknown agent or ticket."""
     agent = get_agent(uow, agent_id, expected_version=expected_version)
-    uow.get(Ticket, ticket_id, field="ticket_id")
-    agent.take(uow.meta, uow.at, ticket_id)
+    ticket = uow.get(Ticket, ticket_id, field="ticket_id")
+    agent.take(uow.meta, uow.at, ticket_id, kind_of(ticket.channel))
     return agent
 
 

@@ -259,6 +259,8 @@ class PutAgent:
     teams: tuple[str, ...]
     skills: dict[str, list[str]]
     capacity: int
+    # Per channel kind (chat, email, voice), the most tickets held at once; a kind left out: any.
+    capacity_by_channel_kind: dict[str, int] | None = field(default=None, kw_only=True)
     expected_version: int | None = field(default=None, kw_only=True)
 
 

@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from ledgerdesk.domain.agent import Agent, Presence, checked_agent_id
+from ledgerdesk.domain.channel import Channel, kind_of
 from ledgerdesk.domain.routing import AgentCandidate, Assign, Skills, TicketNeeds, route
 from ledgerdesk.domain.ticket import Ticket
 from ledgerdesk.domain.ticket_values import TicketStatus
@@ -25,7 +26,9 @@ from .unit_of_work import UnitOfWork
 UNROUTABLE = (TicketStatus.SOLVED, TicketStatus.CLOSED)
 
 
-def candidate(agent: Agent) -> AgentCandidate:
+def candidate(agent: Agent, channel: Channel | None = None) -> AgentCandidate:
+    """The agent as routing weighs them, for a ticket on `channel` (its kind's load and capacity)."""
+    kind = None if channel is None else kind_of(channel)
     return AgentCandidate(
         agent_id=agent.agent_id, tenant=agent.tenant, capacity=agent.capacity, load=agent.load, presence=agent.presence,
         teams=frozenset(agent.teams),
@@ -33,6 +36,8 @@ def candidate(agent: Agent) -> AgentCandidate:
                       categories=frozenset(agent.skills.get("categories", ())),
                       channels=frozenset(agent.skills.get("channels", ()))),
         last_assigned=agent.taken_total or None,
+        kind_load=0 if kind is None else agent.load_of(kind),
+        kind_capacity=None if kind is None or str(kind) not in agent.capacity_by_kind else agent.kind_capacity(kind),
     )
 
 
@@ -49,14 +54,14 @@ def route_ticket(uow: UnitOfWork, cmd: c.RouteTicket) -> dict[str, Any]:
     if ticket.assignee_id is not None or ticket.status in UNROUTABLE or ticket.merged_into is not None:
         return {**answer, "routed": False, "reason": "the ticket has an agent, is solved or closed, or was merged"}
     agents = [uow.find(Agent, Agent.id_for(uow.tenant, checked_agent_id(agent_id))) for agent_id in cmd.candidates]
-    decision = route(needs_of(ticket), [candidate(a) for a in agents if a is not None])
+    decision = route(needs_of(ticket), [candidate(a, ticket.channel) for a in agents if a is not None])
     if not isinstance(decision, Assign):
         # Said once in the history, until the ticket is assigned or moves: why nobody took it.
         ticket.queue(replace(uow.meta, reason=decision.reason, decision=decision.inputs), uow.at)
         return {**answer, "routed": False, "reason": decision.reason, "queue": decision.team}
     chosen = next(a for a in agents if a is not None and a.agent_id == decision.agent_id)
     meta = replace(uow.meta, reason=decision.reason, decision=decision.inputs)
-    chosen.take(meta, uow.at, ticket.id)
+    chosen.take(meta, uow.at, ticket.id, kind_of(ticket.channel))
     ticket.assign(meta, uow.at, chosen.agent_id, ticket.team_id)
     return {**answer, "assignee_id": chosen.agent_id, "routed": True, "reason": decision.reason}
 

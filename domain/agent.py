@@ -21,7 +21,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate
 
 from .audit import AuditMeta
-from .channel import Channel
+from .channel import Channel, ChannelKind
 from .errors import IllegalTransition, InvalidValue
 from .natural_keys import natural_id
 from .ticket_values import Category, checked_member_id
@@ -124,13 +124,34 @@ def checked_capacity(raw: Any) -> int:
     return raw
 
 
-def checked_profile(name: Any, teams: Iterable[Any] | None, skills: Mapping[str, Any] | None, capacity: Any) -> dict[str, Any]:
+def checked_kind_capacity(raw: Mapping[str, Any] | None, capacity: int) -> dict[str, int]:
+    """Per channel kind, the most tickets of that kind held at once (a kind left out: up to the
+    overall capacity), in canonical form."""
+    raw = {} if raw is None else raw
+    if not isinstance(raw, Mapping):
+        raise InvalidValue(f"capacity_by_channel_kind is an object of {', '.join(ChannelKind)}", field="capacity_by_channel_kind")
+    checked: dict[str, int] = {}
+    for key, value in raw.items():
+        if key not in ChannelKind.__members__.values():
+            raise InvalidValue(f"capacity_by_channel_kind has only {', '.join(ChannelKind)}",
+                               field=f"capacity_by_channel_kind.{str(key)[:40]}")
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= capacity:
+            raise InvalidValue(f"a channel kind's capacity is a whole number from 0 to the agent's capacity ({capacity})",
+                               field=f"capacity_by_channel_kind.{key}")
+        checked[str(key)] = value
+    return dict(sorted(checked.items()))
+
+
+def checked_profile(name: Any, teams: Iterable[Any] | None, skills: Mapping[str, Any] | None, capacity: Any,
+                    capacity_by_kind: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """An agent's profile in canonical form: equal profiles compare equal, whatever order they came in."""
+    total = checked_capacity(capacity)
     return {
         "name": checked_name(name),
         "teams": checked_teams(teams),
         "skills": checked_skills(skills),
-        "capacity": checked_capacity(capacity),
+        "capacity": total,
+        "capacity_by_channel_kind": checked_kind_capacity(capacity_by_kind, total),
     }
 
 
@@ -151,6 +172,8 @@ class Agent(Aggregate):
         teams: list[str]
         skills: dict[str, list[str]]
         capacity: int
+        # Added later: stored events from before have none (the class default), i.e. no limit by kind.
+        capacity_by_channel_kind: dict[str, int] | None = None
 
     class ProfileChanged(Event):
         """A full new version of the profile."""
@@ -159,12 +182,14 @@ class Agent(Aggregate):
         teams: list[str]
         skills: dict[str, list[str]]
         capacity: int
+        capacity_by_channel_kind: dict[str, int] | None = None
 
         def apply(self, agent: Agent) -> None:
             agent.name = self.name
             agent.teams = list(self.teams)
             agent.skills = {k: list(v) for k, v in self.skills.items()}
             agent.capacity = self.capacity
+            agent.capacity_by_kind = dict(self.capacity_by_channel_kind or {})
 
     class PresenceChanged(Event):
         from_presence: str
@@ -176,9 +201,11 @@ class Agent(Aggregate):
 
     class TicketTaken(Event):
         ticket_id: UUID
+        channel_kind: str | None = None  # None in events stored before capacity by kind existed
 
         def apply(self, agent: Agent) -> None:
             agent.open_ticket_ids.append(self.ticket_id)
+            agent.open_ticket_kinds[self.ticket_id] = self.channel_kind
             agent.taken_total += 1
 
     class TicketReleased(Event):
@@ -186,9 +213,11 @@ class Agent(Aggregate):
 
         def apply(self, agent: Agent) -> None:
             agent.open_ticket_ids = [t for t in agent.open_ticket_ids if t != self.ticket_id]
+            agent.open_ticket_kinds.pop(self.ticket_id, None)
 
     def __init__(
-        self, meta: AuditMeta, agent_id: str, name: str, teams: list[str], skills: dict[str, list[str]], capacity: int
+        self, meta: AuditMeta, agent_id: str, name: str, teams: list[str], skills: dict[str, list[str]], capacity: int,
+        capacity_by_channel_kind: dict[str, int] | None = None,
     ) -> None:
         self.tenant = meta.tenant
         self.agent_id = agent_id
@@ -196,9 +225,11 @@ class Agent(Aggregate):
         self.teams = list(teams)
         self.skills = {k: list(v) for k, v in skills.items()}
         self.capacity = capacity
+        self.capacity_by_kind: dict[str, int] = dict(capacity_by_channel_kind or {})
         self.presence = Presence.OFFLINE
         self.presence_since: datetime | None = None  # None: offline since registered
         self.open_ticket_ids: list[UUID] = []
+        self.open_ticket_kinds: dict[UUID, str | None] = {}  # each held ticket's channel kind
         # Tickets ever taken: equally qualified agents take turns by it (routing's round robin).
         self.taken_total = 0
 
@@ -216,23 +247,25 @@ class Agent(Aggregate):
         teams: Iterable[str] | None,
         skills: Mapping[str, Any] | None,
         capacity: int,
+        capacity_by_kind: Mapping[str, Any] | None = None,
     ) -> Agent:
         """A new agent, offline until they say otherwise."""
         agent_id = checked_agent_id(agent_id)
-        profile = checked_profile(name, teams, skills, capacity)
+        profile = checked_profile(name, teams, skills, capacity, capacity_by_kind)
         return cls._create(cls.Registered, id=cls.id_for(meta.tenant, agent_id), timestamp=at, meta=meta,
                            agent_id=agent_id, **profile)
 
     def profile(self) -> dict[str, Any]:
         return {"name": self.name, "teams": list(self.teams), "skills": {k: list(v) for k, v in self.skills.items()},
-                "capacity": self.capacity}
+                "capacity": self.capacity, "capacity_by_channel_kind": dict(self.capacity_by_kind)}
 
     def change_profile(
-        self, meta: AuditMeta, at: datetime, name: str, teams: Iterable[str] | None, skills: Mapping[str, Any] | None, capacity: int
+        self, meta: AuditMeta, at: datetime, name: str, teams: Iterable[str] | None, skills: Mapping[str, Any] | None, capacity: int,
+        capacity_by_kind: Mapping[str, Any] | None = None,
     ) -> None:
         """Replace the whole profile; the same profile again is no change and no event. A lower
         capacity than the tickets held is allowed: the agent takes no more until below it."""
-        profile = checked_profile(name, teams, skills, capacity)
+        profile = checked_profile(name, teams, skills, capacity, capacity_by_kind)
         if profile != self.profile():
             self.trigger_event(self.ProfileChanged, timestamp=at, meta=meta, **profile)
 
@@ -249,9 +282,16 @@ class Agent(Aggregate):
     def holds(self, ticket_id: UUID) -> bool:
         return ticket_id in self.open_ticket_ids
 
-    def take(self, meta: AuditMeta, at: datetime, ticket_id: UUID) -> None:
-        """Hold a slot for the ticket: only while online and below capacity. Taking a ticket the
-        agent holds already changes nothing."""
+    def load_of(self, kind: ChannelKind | str | None) -> int:
+        """Tickets held of that channel kind (those taken before kinds were recorded count as none)."""
+        return sum(1 for held in self.open_ticket_kinds.values() if held is not None and held == kind)
+
+    def kind_capacity(self, kind: ChannelKind | str | None) -> int:
+        return self.capacity if kind is None else self.capacity_by_kind.get(str(kind), self.capacity)
+
+    def take(self, meta: AuditMeta, at: datetime, ticket_id: UUID, channel_kind: ChannelKind | str | None = None) -> None:
+        """Hold a slot for the ticket: only while online, below capacity and below the capacity
+        for the ticket's channel kind. Taking a ticket the agent holds already changes nothing."""
         if self.holds(ticket_id):
             return
         if self.presence is not Presence.ONLINE:
@@ -260,7 +300,12 @@ class Agent(Aggregate):
         if self.load >= self.capacity:
             raise IllegalTransition(f"agent {self.agent_id} holds {self.load} tickets, its capacity is {self.capacity}",
                                     field="capacity")
-        self.trigger_event(self.TicketTaken, timestamp=at, meta=meta, ticket_id=ticket_id)
+        kind = None if channel_kind is None else ChannelKind(channel_kind)
+        if kind is not None and self.load_of(kind) >= self.kind_capacity(kind):
+            raise IllegalTransition(f"agent {self.agent_id} holds {self.load_of(kind)} {kind} tickets, its {kind} capacity is "
+                                    f"{self.kind_capacity(kind)}", field="capacity_by_channel_kind")
+        self.trigger_event(self.TicketTaken, timestamp=at, meta=meta, ticket_id=ticket_id,
+                           channel_kind=None if kind is None else kind.value)
 
     def release(self, meta: AuditMeta, at: datetime, ticket_id: UUID) -> None:
         """Give the ticket's slot back, whatever the presence; a ticket not held changes nothing."""

@@ -100,6 +100,10 @@ class AgentCandidate:
     teams: frozenset[str] = frozenset()
     skills: Skills = field(default_factory=Skills)
     last_assigned: int | None = None
+    # Of the ticket's channel kind: tickets held, and the most the agent takes (None: no limit
+    # of its own, only `capacity`).
+    kind_load: int = 0
+    kind_capacity: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "presence", Presence(self.presence))
@@ -153,6 +157,8 @@ def exclusion(needs: TicketNeeds, agent: AgentCandidate) -> str | None:
     if agent.presence is not Presence.ONLINE:
         return AWAY if agent.presence is Presence.AWAY else OFFLINE
     if agent.load >= agent.capacity:
+        return FULL
+    if agent.kind_capacity is not None and agent.kind_load >= agent.kind_capacity:
         return FULL
     return None
 

@@ -27,6 +27,22 @@ class SkillsIn(Body):
     channels: list[Channel] = Field(default_factory=list, max_length=len(Channel))
 
 
+KindCapacity = Annotated[Whole | None, Field(default=None, ge=0, le=MAX_CAPACITY)]
+
+
+class CapacityByKindIn(Body):
+    """Per channel kind, the most tickets of that kind the agent holds at once (at most
+    `capacity`); a kind left out is limited by `capacity` alone. Chat: every messaging channel
+    (marketplaces, social, web chat, app, SMS); email; voice: phone."""
+
+    chat: KindCapacity = None
+    email: KindCapacity = None
+    voice: KindCapacity = None
+
+    def given(self) -> dict[str, int]:
+        return {kind: value for kind, value in self.model_dump().items() if value is not None}
+
+
 class AgentIn(Body):
     """The agent's whole profile: what is left out takes its default."""
 
@@ -34,6 +50,7 @@ class AgentIn(Body):
     teams: list[TeamId] = Field(default_factory=list, max_length=MAX_TEAMS)
     skills: SkillsIn = Field(default_factory=SkillsIn)
     capacity: Whole = Field(ge=MIN_CAPACITY, le=MAX_CAPACITY, description="open tickets the agent may hold at once")
+    capacity_by_channel_kind: CapacityByKindIn = Field(default_factory=CapacityByKindIn)
     expected_version: ExpectedAgentVersion = None
     reason: Reason = None
 
@@ -69,6 +86,8 @@ class AgentOut(BaseModel):
     teams: list[str]
     skills: SkillsOut
     capacity: int
+    capacity_by_channel_kind: dict[str, int] = Field(description="the limits per channel kind set (chat, email, voice)")
+    held_by_channel_kind: dict[str, int] = Field(description="slots held per channel kind")
     presence: Presence
     held_ticket_ids: list[str] = Field(description="slots the agent holds (taken by routing), oldest first")
     open_ticket_count: int = Field(description="tickets assigned to the agent and not solved or closed")

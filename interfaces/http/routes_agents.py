@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from ledgerdesk.application import commands as c
 from ledgerdesk.application.agent_handlers import agent_named, no_agent
 from ledgerdesk.application.errors import Forbidden, NotFound
+from ledgerdesk.domain.channel import ChannelKind
 from ledgerdesk.domain.agent import AGENT_ID_PATTERN, AGENT_ID_RULE, Agent, Presence
 from ledgerdesk.interfaces.settings import Role
 from ledgerdesk.projections.agents import queries as agent_queries
@@ -50,6 +51,8 @@ def agent_view(agent: Agent, workload: dict[str, Any]) -> dict[str, Any]:
         "teams": list(agent.teams),
         "skills": {k: list(v) for k, v in agent.skills.items()},
         "capacity": agent.capacity,
+        "capacity_by_channel_kind": dict(agent.capacity_by_kind),
+        "held_by_channel_kind": {str(kind): agent.load_of(kind) for kind in ChannelKind if agent.load_of(kind)},
         "presence": agent.presence.value,
         "held_ticket_ids": [str(t) for t in agent.open_ticket_ids],
         **workload,
@@ -71,6 +74,7 @@ def put_agent(agent_id: AgentIdPath, body: a.AgentIn, caller: ManagerDep, ledger
         teams=tuple(body.teams),
         skills=body.skills.model_dump(mode="json"),
         capacity=body.capacity,
+        capacity_by_channel_kind=body.capacity_by_channel_kind.given(),
         expected_version=body.expected_version,
     )
     outcome = ledger.execute(command)

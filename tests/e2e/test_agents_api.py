@@ -225,3 +225,13 @@ def test_agent_events_are_in_the_tenants_feed_only(client, keys):
     assert [e["type"] for e in mine] == ["Agent.Registered"]
     other = client.get("/v1/events", params={"after": head, "limit": 1000}, headers={"Authorization": f"Bearer {keys.other}"})
     assert other.json()["items"] == []
+
+
+def test_capacity_by_channel_kind_is_part_of_the_profile_and_bounded_by_the_capacity(client):
+    put(client, "li.na", capacity=6, capacity_by_channel_kind={"chat": 3, "voice": 1})
+    shown = get(client, "li.na")
+    assert shown["capacity_by_channel_kind"] == {"chat": 3, "voice": 1} and shown["held_by_channel_kind"] == {}
+    for kinds, field in (({"chat": 7}, "capacity_by_channel_kind.chat"), ({"fax": 1}, "capacity_by_channel_kind.fax"),
+                         ({"email": -1}, "capacity_by_channel_kind.email"), ({"chat": 2**64}, "capacity_by_channel_kind.chat")):
+        response = client.put("/v1/agents/li.na", json=profile(capacity=6, capacity_by_channel_kind=kinds))
+        assert is_problem(response, 422, field), (kinds, response.text)

@@ -275,3 +275,20 @@ def test_unassigning_a_routed_ticket_frees_the_slot_and_routes_it_again(ledger, 
     ledger.execute(c.UnassignTicket(context(tenant), ticket))
     until_quiet(routing)
     assert assignee(ledger, tenant, str(ticket)) == "a1" and slots(ledger, tenant, "a1") == 1  # the only one free
+
+
+def test_an_agent_full_for_chats_still_takes_an_email(ledger, routing) -> None:
+    tenant = random_ref("tenant-")
+    ledger.execute(c.PutAgent(context(tenant), "mix", "mix", (), {"languages": ["zh"]}, 3,
+                              capacity_by_channel_kind={"chat": 1}))
+    ledger.execute(c.ChangeAgentPresence(context(tenant), "mix", "online"))
+    until_quiet(routing)
+    first = ledger.execute(inbound(tenant, text="在吗，我的包裹呢", channel=Channel.TAOBAO)).result["ticket_id"]
+    second = ledger.execute(inbound(tenant, text="退款什么时候到", channel=Channel.JD)).result["ticket_id"]
+    mail = ledger.execute(inbound(tenant, text="请问发票怎么开？", channel=Channel.EMAIL)).result["ticket_id"]
+    until_quiet(routing)
+    assert [assignee(ledger, tenant, t) for t in (first, second, mail)] == ["mix", None, "mix"]
+    queued = [e for e in ledger.history(tenant, Ticket, UUID(second), 0, 100)["items"] if e["type"] == "Ticket.Queued"]
+    assert len(queued) == 1 and "full" in queued[0]["reason"]
+    agent_now = ledger.aggregate(tenant, Agent, Agent.id_for(tenant, "mix"))
+    assert agent_now.load_of("chat") == 1 and agent_now.load_of("email") == 1

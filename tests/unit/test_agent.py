@@ -48,6 +48,7 @@ def test_a_registered_agent_is_offline_with_a_canonical_profile():
         "name": "Li Na",
         "teams": ["logistics", "refunds"],
         "skills": {"languages": ["en", "zh"], "categories": [], "channels": ["jd", "taobao"]},
+        "capacity_by_channel_kind": {},
         "capacity": 2,
     }
     assert types(agent) == ["Registered"]
@@ -88,6 +89,11 @@ def test_the_same_profile_again_is_no_event_and_a_new_one_is_one():
         ({"capacity": 1001}, "capacity"),
         ({"capacity": 2**64}, "capacity"),
         ({"capacity": True}, "capacity"),
+        ({"capacity_by_kind": {"chat": 3}}, "capacity_by_channel_kind.chat"),  # above the capacity of 2
+        ({"capacity_by_kind": {"chat": -1}}, "capacity_by_channel_kind.chat"),
+        ({"capacity_by_kind": {"fax": 1}}, "capacity_by_channel_kind.fax"),
+        ({"capacity_by_kind": {"email": 2**64}}, "capacity_by_channel_kind.email"),
+        ({"capacity_by_kind": ["chat"]}, "capacity_by_channel_kind"),
     ],
 )
 def test_a_bad_profile_is_refused_naming_the_field(over, field):
@@ -168,3 +174,28 @@ def test_replaying_the_events_gives_the_same_agent():
     assert copy is not None
     assert (copy.profile(), copy.presence, copy.open_ticket_ids, copy.version) == (
         agent.profile(), agent.presence, agent.open_ticket_ids, agent.version)
+
+
+def test_a_channel_kind_with_a_capacity_of_its_own_fills_apart_from_the_rest():
+    agent = online(register(capacity=3, capacity_by_kind={"chat": 1, "voice": 0}))
+    chat, email, more_chat, call = uuid4(), uuid4(), uuid4(), uuid4()
+    agent.take(META, T0, chat, "chat")
+    agent.take(META, T0, email, "email")  # email has no limit of its own: only the 3 in all
+    for ticket, kind in ((more_chat, "chat"), (call, "voice")):
+        with pytest.raises(IllegalTransition) as refused:
+            agent.take(META, T0, ticket, kind)
+        assert refused.value.field == "capacity_by_channel_kind"
+    agent.release(META, T0, chat)
+    agent.take(META, T0, more_chat, "chat")
+    assert agent.load_of("chat") == 1 and agent.load_of("email") == 1 and agent.load == 2
+
+
+def test_slots_taken_before_kinds_were_recorded_count_for_capacity_not_for_a_kind():
+    """A TicketTaken stored before capacity by kind existed has no channel_kind (the class default)."""
+    agent = online(register(capacity=2, capacity_by_kind={"chat": 1}))
+    old = uuid4()
+    agent.take(META, T0, old)  # as events of then were: no kind
+    assert agent.load == 1 and agent.load_of("chat") == 0
+    agent.take(META, T0, uuid4(), "chat")
+    with pytest.raises(IllegalTransition):
+        agent.take(META, T0, uuid4(), "email")  # 2 of 2 in all
