@@ -130,10 +130,16 @@ class Settings(BaseSettings):
     def _broker_scheme(cls, value: str | None) -> str | None:
         if not value:
             return None
-        scheme = urlparse(value).scheme
-        if scheme not in BROKER_SCHEMES:
-            raise ValueError(f"unsupported scheme {scheme!r}: amqp://… for RabbitMQ, redis://… for Redis, "
+        url = urlparse(value)
+        if url.scheme not in BROKER_SCHEMES:
+            raise ValueError(f"unsupported scheme {url.scheme!r}: amqp://… for RabbitMQ, redis://… for Redis, "
                              "or leave it unset to run the policies in-process")
+        # Read the port now: urllib raises on one out of range only when asked, which was a
+        # traceback from `worker`, `project` and serve's child projector (in a restart loop).
+        try:
+            url.port
+        except ValueError as error:
+            raise ValueError(str(error)) from None
         return value
 
     def broker_kind(self) -> Literal["rabbitmq", "redis"] | None:
