@@ -91,7 +91,8 @@ class Settings(BaseSettings):
     offline_grace_seconds: int = Field(default=600, ge=0, le=7 * 24 * 3600)
     # How long a projector sleeps when nothing woke it: a backstop for writers it cannot hear
     # (another process on the same SQLite file); on PostgreSQL NOTIFY wakes it at once.
-    projection_fallback_wake_seconds: float = Field(default=2.0, gt=0)
+    # Bounded: an infinite or huge wait (inf, 1e300) overflows the threads' wait and kills every follower.
+    projection_fallback_wake_seconds: float = Field(default=2.0, gt=0, le=3600)
     # Threads that run commands. Commands are mostly CPU-bound Python, but each also waits on the
     # database (a round trip per aggregate it loads, its turn at the log's write lock): the
     # commands waiting for the lock are stored as one group (group_commit.py), so more threads
