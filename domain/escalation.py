@@ -137,8 +137,10 @@ def _level_actions(raw: Any, field: str) -> LevelActions:
             priority = Priority(priority)
         except ValueError:
             raise InvalidValue(f"a priority is one of: {', '.join(Priority)}", field=f"{field}.raise_priority_to") from None
-    if team is not None and (not isinstance(team, str) or any(ch < " " for ch in team)):
-        raise InvalidValue("a team id is text without control characters", field=f"{field}.transfer_to_team")
+    if team is not None:
+        if not isinstance(team, str) or any(ch < " " for ch in team):
+            raise InvalidValue("a team id is text without control characters", field=f"{field}.transfer_to_team")
+        team = checked_member_id(team, field=f"{field}.transfer_to_team")
     if not isinstance(notify, bool):
         raise InvalidValue("notify is true or false", field=f"{field}.notify")
     return LevelActions(raise_priority_to=priority, transfer_to_team=team, notify=notify)

@@ -203,11 +203,15 @@ def route(needs: TicketNeeds, candidates: Iterable[AgentCandidate]) -> RoutingDe
     """
     candidates = sorted(candidates, key=lambda a: a.agent_id)
     ruled = [(agent, exclusion(needs, agent)) for agent in candidates]
+    # Another tenant's agents are no business of this ticket's record.
+    weighed = [(agent, why) for agent, why in ruled if why != OTHER_TENANT]
     inputs: dict[str, Any] = {
         "ticket": needs.to_dict(),
-        # Another tenant's agents are no business of this ticket's record.
-        "candidates": [_candidate_input(agent, why) for agent, why in ruled if why != OTHER_TENANT],
+        "candidates": [_candidate_input(agent, why, needs) for agent, why in _recorded(weighed)],
     }
+    if len(weighed) > MAX_RECORDED_CANDIDATES:
+        inputs["candidate_count"] = len(weighed)
+        inputs["candidates_omitted"] = len(weighed) - MAX_RECORDED_CANDIDATES
     qualified = [agent for agent, why in ruled if why is None]
     if not qualified:
         return Queue(team=needs.team, reason=_queue_reason(needs, ruled), inputs=inputs)
@@ -218,13 +222,38 @@ def route(needs: TicketNeeds, candidates: Iterable[AgentCandidate]) -> RoutingDe
     return Assign(agent_id=chosen.agent_id, team=needs.team, reason=_assign_reason(needs, chosen, len(qualified), len(tied)), inputs=inputs)
 
 
-def _candidate_input(agent: AgentCandidate, why: str | None) -> dict[str, Any]:
+# The decision travels in the events it causes (Ticket.Assigned and Agent.TicketTaken, or
+# Ticket.Queued) and in every history that shows them, so what it records is bounded whatever
+# the tenant's agents: the most relevant candidates (the qualified by the choice's own order,
+# then those only unavailable, then the rest), and each agent's teams with the ticket's first.
+MAX_RECORDED_CANDIDATES = 25
+MAX_RECORDED_TEAMS = 10
+
+
+def _recorded(weighed: list[tuple[AgentCandidate, str | None]]) -> list[tuple[AgentCandidate, str | None]]:
+    """The candidates the decision records, in agent id order: all of them, or the most relevant."""
+    if len(weighed) <= MAX_RECORDED_CANDIDATES:
+        return weighed
+    qualified = sorted(((a, why) for a, why in weighed if why is None), key=lambda pair: _choice_key(pair[0]))
+    unavailable = [(a, why) for a, why in weighed if why in (FULL, AWAY, OFFLINE)]
+    unskilled = [(a, why) for a, why in weighed if why is not None and why not in (FULL, AWAY, OFFLINE)]
+    kept = [*qualified, *unavailable, *unskilled][:MAX_RECORDED_CANDIDATES]
+    return sorted(kept, key=lambda pair: pair[0].agent_id)
+
+
+def _candidate_input(agent: AgentCandidate, why: str | None, needs: TicketNeeds) -> dict[str, Any]:
+    teams = sorted(agent.teams)
+    listed: dict[str, Any] = {"teams": teams}
+    if len(teams) > MAX_RECORDED_TEAMS:
+        first = [needs.team] if needs.team in agent.teams else []
+        listed = {"teams": first + [t for t in teams if t != needs.team][: MAX_RECORDED_TEAMS - len(first)],
+                  "team_count": len(teams)}
     return {
         "agent_id": agent.agent_id,
         "presence": str(agent.presence),
         "load": agent.load,
         "capacity": agent.capacity,
-        "teams": sorted(agent.teams),
+        **listed,
         "languages": sorted(agent.skills.languages),
         "categories": sorted(str(c) for c in agent.skills.categories),
         "channels": sorted(str(c) for c in agent.skills.channels),

@@ -189,12 +189,15 @@ def policies_dead_letters(args: argparse.Namespace) -> int:
             replayed = dead.replay(chosen)
             for letter in replayed:
                 print(f"replayed {letter.message_id} (policy {letter.policy}, event {letter.event_id}) onto {letter.queue}")
-            gone = [letter.message_id for letter in chosen if letter not in replayed]
+            unreadable = [letter.message_id for letter in chosen if letter.message is None]
+            gone = [letter.message_id for letter in chosen if letter not in replayed and letter.message is not None]
             for message_id in missing + gone:
                 print(f"no dead letter {message_id} in {', '.join(dead.queues)}", file=sys.stderr)
+            for message_id in unreadable:
+                print(f"dead letter {message_id} is not a message the workers can read: left where it is", file=sys.stderr)
             if not chosen and args.replay_all:
                 print("no dead letters")
-            return 1 if missing or gone else 0
+            return 1 if missing or gone or unreadable else 0
     if args.json:
         print(json.dumps([letter.as_dict() for letter in letters], ensure_ascii=False))
         return 0

@@ -12,6 +12,7 @@ if the send fails). A replay that ran twice is harmless: the policy's commands r
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ class DeadLetter:
     error: str | None
     retries: int
     dead_at: datetime | None
-    message: Message = field(repr=False)
+    message: Message | None = field(repr=False)  # None: the body is no message dramatiq can decode
     handle: Any = field(default=None, repr=False)  # the broker's own reference to it
 
     def as_dict(self) -> dict[str, Any]:
@@ -58,6 +59,22 @@ def _dead_letter(queue: str, message: Message, dead_at: datetime | None, handle:
         error=lines[-1] if lines else None, retries=int(message.options.get("retries") or 0), dead_at=dead_at,
         message=message, handle=handle,
     )
+
+
+UNREADABLE = "not a message the workers can read"
+
+
+def _letter(queue: str, body: bytes, dead_at: datetime | None, handle: Any) -> DeadLetter:
+    """The dead letter a body is; one that is no readable message (anything may be published to a
+    queue, and a malformed one is dead-lettered at once) is listed too, never a traceback."""
+    try:
+        return _dead_letter(queue, Message.decode(body), dead_at, handle)
+    except Exception as error:  # noqa: BLE001 - whatever the broker holds, the others are still listed
+        return DeadLetter(
+            message_id="unreadable-" + hashlib.sha256(body).hexdigest()[:16], queue=queue, policy=None, event_id=None,
+            event_type=None, tenant=None, error=f"{UNREADABLE} ({type(error).__name__})", retries=0, dead_at=dead_at,
+            message=None, handle=handle,
+        )
 
 
 def _afresh(message: Message) -> Message:
@@ -106,8 +123,7 @@ class DeadLetters:
             dead_at = deaths[0].get("time")
             if isinstance(dead_at, datetime) and dead_at.tzinfo is None:
                 dead_at = dead_at.replace(tzinfo=timezone.utc)
-            letter = _dead_letter(queue, Message.decode(body), dead_at if isinstance(dead_at, datetime) else None,
-                                  method.delivery_tag)
+            letter = _letter(queue, body, dead_at if isinstance(dead_at, datetime) else None, method.delivery_tag)
             self._held.append(letter)
             found.append(letter)
         return found
@@ -119,7 +135,7 @@ class DeadLetters:
             return []
         bodies = client.hmget(f"{ns}:{queue}.XQ.msgs", [redis_id for redis_id, _ in ids])
         return [
-            _dead_letter(queue, Message.decode(body), datetime.fromtimestamp(score / 1000, timezone.utc), redis_id)
+            _letter(queue, body, datetime.fromtimestamp(score / 1000, timezone.utc), redis_id)
             for (redis_id, score), body in zip(ids, bodies) if body is not None
         ]
 
@@ -127,6 +143,8 @@ class DeadLetters:
         """Puts the letters (from `list`) back on their live queues; answers those replayed."""
         done = []
         for letter in letters:
+            if letter.message is None:
+                continue  # nothing a worker could run: left where it is
             if self.settings.broker_kind() == "rabbitmq":
                 self.broker.enqueue(_afresh(letter.message))  # confirmed before the dead letter goes
                 self.broker.channel.basic_ack(letter.handle)
@@ -143,6 +161,7 @@ class DeadLetters:
         if body is None or not client.zrem(dead, letter.handle):
             return False  # replayed meanwhile by someone else
         client.hdel(bodies, letter.handle)
+        assert letter.message is not None
         try:
             self.broker.enqueue(_afresh(letter.message))
         except Exception:

@@ -91,7 +91,8 @@ class Settings(BaseSettings):
     offline_grace_seconds: int = Field(default=600, ge=0, le=7 * 24 * 3600)
     # How long a projector sleeps when nothing woke it: a backstop for writers it cannot hear
     # (another process on the same SQLite file); on PostgreSQL NOTIFY wakes it at once.
-    projection_fallback_wake_seconds: float = Field(default=2.0, gt=0)
+    # Bounded: an infinite or huge wait (inf, 1e300) overflows the threads' wait and kills every follower.
+    projection_fallback_wake_seconds: float = Field(default=2.0, gt=0, le=3600)
     # Threads that run commands. Commands are mostly CPU-bound Python, but each also waits on the
     # database (a round trip per aggregate it loads, its turn at the log's write lock): the
     # commands waiting for the lock are stored as one group (group_commit.py), so more threads
@@ -130,10 +131,16 @@ class Settings(BaseSettings):
     def _broker_scheme(cls, value: str | None) -> str | None:
         if not value:
             return None
-        scheme = urlparse(value).scheme
-        if scheme not in BROKER_SCHEMES:
-            raise ValueError(f"unsupported scheme {scheme!r}: amqp://… for RabbitMQ, redis://… for Redis, "
+        url = urlparse(value)
+        if url.scheme not in BROKER_SCHEMES:
+            raise ValueError(f"unsupported scheme {url.scheme!r}: amqp://… for RabbitMQ, redis://… for Redis, "
                              "or leave it unset to run the policies in-process")
+        # Read the port now: urllib raises on one out of range only when asked, which was a
+        # traceback from `worker`, `project` and serve's child projector (in a restart loop).
+        try:
+            url.port
+        except ValueError as error:
+            raise ValueError(str(error)) from None
         return value
 
     def broker_kind(self) -> Literal["rabbitmq", "redis"] | None:

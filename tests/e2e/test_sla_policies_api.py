@@ -153,6 +153,7 @@ def test_a_stale_expected_version_is_a_409(client):
         ({"escalation": {"on_breach": {"raise_priority_to": "sky-high"}}}, "escalation.on_breach.raise_priority_to"),
         ({"escalation": {"on_breach": {"transfer_to_team": "esc\u0000"}}}, "escalation.on_breach.transfer_to_team"),
         ({"escalation": {"on_breach": {"transfer_to_team": "x" * 129}}}, "escalation.on_breach.transfer_to_team"),
+        ({"escalation": {"on_warning": {"transfer_to_team": "   "}}}, "escalation.on_warning.transfer_to_team"),
         ({"escalation": {"on_warning": {"notify": "yes"}}}, "escalation.on_warning.notify"),
         ({"escalation": {"on_timeout": {}}}, "escalation.on_timeout"),
     ],

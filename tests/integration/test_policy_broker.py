@@ -399,6 +399,23 @@ def test_a_malformed_message_is_dead_lettered_and_the_worker_goes_on(deployment:
     log = d.workers[0][1].read_text()
     assert "malformed message" in log and "reached the queue of policy 'routing'" in log
 
+    # Hostile run: a body that is no message at all (anything may be published to a queue) made
+    # `policies dead-letters` a traceback, so no dead letter could be listed or replayed any more.
+    queue = policy_queue(d.settings, "routing")
+    if d.kind == "rabbitmq":
+        d.messages.broker.channel.basic_publish("", queue + ".XQ", b"not json")
+    else:
+        client, ns = d.messages.broker.client, d.settings.broker_namespace
+        client.hset(f"{ns}:{queue}.XQ.msgs", "raw-1", b"not json")
+        client.zadd(f"{ns}:{queue}.XQ", {"raw-1": time.time() * 1000})
+    listed = d.cli("policies", "dead-letters", "--json")
+    assert listed.returncode == 0, listed.stderr
+    letters = json.loads(listed.stdout)
+    [raw] = [letter for letter in letters if letter["message_id"].startswith("unreadable-")]
+    assert len(letters) == 4 and "not a message the workers can read" in raw["error"]
+    replay = d.cli("policies", "dead-letters", "--replay", raw["message_id"])
+    assert replay.returncode == 1 and "left where it is" in replay.stderr
+    assert len(json.loads(d.cli("policies", "dead-letters", "--json").stdout)) == 4
 
 def test_sla_timers_are_sent_ahead_as_delayed_messages_and_escalate_once(deployment: Deployment) -> None:
     """The fast path of the escalation timers: sent ahead to the broker, which holds them until the

@@ -99,3 +99,21 @@ def test_the_librarys_import_time_timezone_variable_changes_nothing(tmp_path) ->
     )
     assert shown.returncode == 0, shown.stderr
     assert "analytics" in shown.stdout
+
+
+def test_a_broker_url_with_a_port_out_of_range_is_one_line(tmp_path, monkeypatch, capsys) -> None:
+    """Hostile run: LEDGERDESK_BROKER_URL=amqp://…:99999/ was a traceback from `worker`, `project`
+    and `policies dead-letters`, and `serve` answered while its child projector died in a loop."""
+    monkeypatch.setenv("LEDGERDESK_BROKER_URL", "amqp://guest:secret@127.0.0.1:99999/")
+    for argv in (["projections", "status"], ["serve"]):
+        err = one_line_failure([*argv, "--database", f"sqlite:///{tmp_path}/x.db"], capsys)
+        assert "LEDGERDESK_BROKER_URL" in err and "Port out of range" in err and "secret" not in err
+
+
+@pytest.mark.parametrize("wait", ["inf", "1e300"])
+def test_an_endless_fallback_wake_is_refused_at_start_up(tmp_path, monkeypatch, capsys, wait) -> None:
+    """Hostile run: LEDGERDESK_PROJECTION_FALLBACK_WAKE_SECONDS=inf started, then every follower
+    thread died of an OverflowError in its wait: the process lived on and no read model moved."""
+    monkeypatch.setenv("LEDGERDESK_PROJECTION_FALLBACK_WAKE_SECONDS", wait)
+    err = one_line_failure(["projections", "status", "--database", f"sqlite:///{tmp_path}/x.db"], capsys)
+    assert "LEDGERDESK_PROJECTION_FALLBACK_WAKE_SECONDS" in err

@@ -149,6 +149,15 @@ def test_the_levels_already_done_are_checked():
     assert error.value.field == "done"
 
 
+@pytest.mark.parametrize("team", ["   ", "\u3000", "x" * 129])
+def test_a_blank_or_long_escalation_team_names_its_level(team):
+    """Hostile run: a transfer_to_team of spaces was a 422 naming plain `transfer_to_team`, not
+    which level of the escalation held it."""
+    with pytest.raises(InvalidValue) as error:
+        EscalationSettings.from_dict({"on_breach": {"transfer_to_team": team}})
+    assert error.value.field == "escalation.on_breach.transfer_to_team"
+
+
 # -- properties ------------------------------------------------------------------------------
 
 minutes = st.integers(0, 12 * 60).map(lambda m: T0 + timedelta(minutes=m))

@@ -42,6 +42,31 @@ def agent(agent_id: str, **over) -> AgentCandidate:
     return AgentCandidate(**values)
 
 
+def test_what_a_decision_records_is_bounded_whatever_the_tenants_agents():
+    """Hostile run: with 300 online agents in 50 teams of 128 characters, one Ticket.Assigned
+    carried a 2 MB decision (and its Agent.TicketTaken the same again), twice the largest body
+    the API accepts; a page of an agent's history ran to gigabytes."""
+    teams = frozenset(f"team-{k:02d}-" + "x" * 120 for k in range(50))
+    crowd = [agent(f"a{n:04d}", load=n % 7, teams=teams | {"vip"}) for n in range(300)]
+    crowd += [agent(f"b{n:04d}", presence=Presence.OFFLINE, teams=teams | {"vip"}) for n in range(300)]
+    crowd += [agent(f"c{n:04d}", teams=teams) for n in range(300)]  # not in the ticket's team
+    decision = route(needs(team="vip"), crowd)
+
+    assert isinstance(decision, Assign) and decision.agent_id == "a0000"
+    assert len(json.dumps(decision.inputs)) < 64 * 1024
+    listed = decision.inputs["candidates"]
+    assert decision.inputs["candidate_count"] == 900 and decision.inputs["candidates_omitted"] == 900 - len(listed)
+    assert [c["agent_id"] for c in listed] == sorted(c["agent_id"] for c in listed)
+    assert "a0000" in {c["agent_id"] for c in listed}  # the chosen one is always among them
+    assert all(c["excluded"] is None for c in listed)  # the qualified come first
+    assert all(c["teams"][0] == "vip" and c["team_count"] == 51 for c in listed)
+
+    queued = route(needs(team="vip"), crowd[300:])
+    assert isinstance(queued, Queue) and len(json.dumps(queued.inputs)) < 64 * 1024
+    assert {c["excluded"] for c in queued.inputs["candidates"]} == {"offline"}  # the skilled, only unavailable
+    assert "candidate_count" not in route(needs(), crowd[:3]).inputs  # a few are all recorded, as ever
+
+
 # -- examples --------------------------------------------------------------------------------
 
 
