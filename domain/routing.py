@@ -168,7 +168,7 @@ def _turn_key(agent: AgentCandidate) -> tuple[bool, int, str]:
     return (agent.last_assigned is not None, agent.last_assigned or 0, agent.agent_id)
 
 
-def _choice_key(agent: AgentCandidate) -> tuple[Fraction, tuple[bool, int, str]]:
+def choice_key(agent: AgentCandidate) -> tuple[Fraction, tuple[bool, int, str]]:
     return (agent.fill, _turn_key(agent))
 
 
@@ -215,7 +215,7 @@ def route(needs: TicketNeeds, candidates: Iterable[AgentCandidate]) -> RoutingDe
     qualified = [agent for agent, why in ruled if why is None]
     if not qualified:
         return Queue(team=needs.team, reason=_queue_reason(needs, ruled), inputs=inputs)
-    chosen = min(qualified, key=_choice_key)
+    chosen = min(qualified, key=choice_key)
     tied = [agent for agent in qualified if agent.fill == chosen.fill]
     inputs["rule"] = "qualified: same tenant, in team, skilled, online, under capacity; least fill (load/capacity) first; then round robin"
     inputs["chosen"] = chosen.agent_id
@@ -234,7 +234,7 @@ def _recorded(weighed: list[tuple[AgentCandidate, str | None]]) -> list[tuple[Ag
     """The candidates the decision records, in agent id order: all of them, or the most relevant."""
     if len(weighed) <= MAX_RECORDED_CANDIDATES:
         return weighed
-    qualified = sorted(((a, why) for a, why in weighed if why is None), key=lambda pair: _choice_key(pair[0]))
+    qualified = sorted(((a, why) for a, why in weighed if why is None), key=lambda pair: choice_key(pair[0]))
     unavailable = [(a, why) for a, why in weighed if why in (FULL, AWAY, OFFLINE)]
     unskilled = [(a, why) for a, why in weighed if why is not None and why not in (FULL, AWAY, OFFLINE)]
     kept = [*qualified, *unavailable, *unskilled][:MAX_RECORDED_CANDIDATES]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -105,6 +106,10 @@ def checked_member_id(raw: str, *, field: str) -> str:
     member = raw.strip()
     if not member or len(member) > 128:
         raise InvalidValue("an agent or team id has 1 to 128 characters", field=field)
+    # A tab or another control character would make two ids that look alike (and one an
+    # escalation could never name): refused wherever an agent or team id is given.
+    if any(unicodedata.category(ch) == "Cc" for ch in member):
+        raise InvalidValue("an agent or team id has no control characters", field=field)
     return member
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, unquote, urlparse
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ledgerdesk.domain.natural_keys import TENANT_NAME_RULE, is_tenant_name
@@ -118,6 +118,12 @@ class Settings(BaseSettings):
     # back to the queue. Checked on this many of a million broker commands (dramatiq's "maintenance").
     redis_dead_worker_seconds: float = Field(default=60.0, ge=1, le=86400)
     redis_maintenance_per_million: int = Field(default=10_000, ge=1, le=1_000_000)
+
+    @model_validator(mode="after")
+    def _backoff_in_order(self) -> Settings:
+        if self.policy_min_backoff_seconds > self.policy_max_backoff_seconds:
+            raise ValueError("LEDGERDESK_POLICY_MIN_BACKOFF_SECONDS is above LEDGERDESK_POLICY_MAX_BACKOFF_SECONDS")
+        return self
 
     @field_validator("policies", mode="before")
     @classmethod

@@ -6,13 +6,17 @@ from __future__ import annotations
 from uuid import UUID
 
 from ledgerdesk.application.ports import Clock, system_clock
-from ledgerdesk.domain.routing import AgentCandidate, Skills, TicketNeeds, exclusion
+from ledgerdesk.domain.routing import AgentCandidate, Skills, TicketNeeds, choice_key, exclusion
 
 from .agents import queries as agents
 from .inbox import queries as inbox
 from .store import ReadStore
 
 WAITING = ("new", "open", "pending")
+# The most agents a routing decision weighs on their aggregates' state (a load each). Up to this
+# many qualified agents the turn is exact; beyond, a burst routed before the read model sees its
+# own assignments may give the same agents a second ticket before the others get a first.
+CANDIDATES = 64
 
 
 class ReadModelRoutingDirectory:
@@ -26,9 +30,13 @@ class ReadModelRoutingDirectory:
         available = agents.available_agents(self.store, tenant)
         if needs is None:
             return [row["agent_id"] for row in available]
-        # Only the agents whose profile, as the read model has it, fits the ticket: each candidate
-        # costs the router a load of its aggregate, where the choice is made on fresh state.
-        return [row["agent_id"] for row in available if exclusion(needs, _as_candidate(tenant, row)) is None]
+        # Each candidate costs the router a load of its aggregate, where the choice is made on
+        # fresh state: only the agents whose profile fits the ticket, and of those the first
+        # `CANDIDATES` in the router's own order (least filled, then next in turn) as the read
+        # model sees them. A lag in it shifts the turn a little, never past a capacity.
+        fitting = [_as_candidate(tenant, row) for row in available]
+        fitting = [agent for agent in fitting if exclusion(needs, agent) is None]
+        return [agent.agent_id for agent in sorted(fitting, key=choice_key)[:CANDIDATES]]
 
     def waiting_tickets(self, tenant: str, limit: int) -> list[UUID]:
         page = inbox.inbox(self.store, tenant, "unassigned", {"status": list(WAITING)},
@@ -40,7 +48,7 @@ def _as_candidate(tenant: str, row: dict) -> AgentCandidate:
     skills = row["skills"]
     return AgentCandidate(
         agent_id=row["agent_id"], tenant=tenant, capacity=row["capacity"], load=row["held_slots"],
-        teams=frozenset(row["teams"]),
+        teams=frozenset(row["teams"]), last_assigned=row["taken_total"] or None,
         skills=Skills(languages=frozenset(skills.get("languages", ())), categories=frozenset(skills.get("categories", ())),
                       channels=frozenset(skills.get("channels", ()))),
     )

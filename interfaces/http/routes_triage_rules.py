@@ -74,7 +74,8 @@ def get_history(
     caller: ReaderDep,
     ledger: LedgerDep,
     after_version: Annotated[int, Digits, Query(ge=0, le=MAX_VERSION)] = 0,
-    limit: Annotated[int, Digits, Query(ge=1, le=1000)] = 100,
+    # A version holds the whole rule set (up to about 1 MB): a page of them is kept short.
+    limit: Annotated[int, Digits, Query(ge=1, le=50)] = 20,
 ) -> PlainJSON:
     try:
         return PlainJSON(ledger.history(caller.tenant, TriageRules, TriageRules.id_for(caller.tenant), after_version, limit,

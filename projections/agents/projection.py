@@ -71,6 +71,7 @@ class AgentWorkload(ReadModel):
                 "presence": "offline",
                 "presence_since": at,
                 "held_slots": 0,
+                "taken_total": 0,
                 "version": event.version,
                 "registered_at": at,
                 "updated_at": at,
@@ -88,6 +89,7 @@ class AgentWorkload(ReadModel):
             row.update(presence=data["to_presence"], presence_since=at)
         elif event.type == "Agent.TicketTaken":
             row["held_slots"] += 1
+            row["taken_total"] += 1
         else:
             row["held_slots"] = max(0, row["held_slots"] - 1)
         row.update(version=event.version, updated_at=at)

@@ -115,7 +115,7 @@ def available_agents(store: ReadStore, tenant: str, limit: int = 5000) -> list[d
     with store.reading() as conn:
         generation = store.active_generation(conn, NAME)
         rows = conn.execute(
-            select(a.c.agent_id, a.c.teams, a.c.skills, a.c.capacity, a.c.held_slots)
+            select(a.c.agent_id, a.c.teams, a.c.skills, a.c.capacity, a.c.held_slots, a.c.taken_total)
             .where(a.c.generation == generation, a.c.tenant == tenant, a.c.presence == Presence.ONLINE.value,
                    a.c.held_slots < a.c.capacity)
             .order_by(a.c.agent_id).limit(limit)

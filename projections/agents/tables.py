@@ -2,7 +2,7 @@
 open tickets of each agent."""
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, String, Table
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, String, Table, text
 
 from ..schema import generation_column, metadata
 
@@ -23,6 +23,9 @@ agents = Table(
     Column("presence_since", DateTime(timezone=True), nullable=False),
     # Slots the agent holds (Agent.TicketTaken less Agent.TicketReleased), as routing reserved them.
     Column("held_slots", Integer, nullable=False),
+    # Tickets ever taken: routing's round robin among equals (Agent.taken_total), so the router
+    # loads only the agents next in turn.
+    Column("taken_total", Integer, nullable=False, server_default=text("0")),
     Column("version", BigInteger, nullable=False),
     Column("registered_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),

@@ -42,7 +42,7 @@ def current(client, headers=None) -> dict[str, Any]:  # type: ignore[no-untyped-
 
 
 def history(client, headers=None) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
-    response = client.get("/v1/triage-rules/history", params={"limit": 1000}, headers=headers)
+    response = client.get("/v1/triage-rules/history", params={"limit": 50}, headers=headers)
     assert response.status_code == 200, response.text
     return response.json()["items"]
 

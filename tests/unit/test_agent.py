@@ -199,3 +199,11 @@ def test_slots_taken_before_kinds_were_recorded_count_for_capacity_not_for_a_kin
     agent.take(META, T0, uuid4(), "chat")
     with pytest.raises(IllegalTransition):
         agent.take(META, T0, uuid4(), "email")  # 2 of 2 in all
+
+
+@pytest.mark.parametrize("team", ["refunds\tdesk", "es\x85c", "a\x00b"])
+def test_a_team_id_with_a_control_character_is_refused_like_everywhere_else(team):
+    """Hostile run: a tab was accepted in a team id that no escalation could ever name."""
+    with pytest.raises(InvalidValue) as refused:
+        register(teams=[team])
+    assert refused.value.field == "teams"
