@@ -265,6 +265,17 @@ class PutAgent:
 
 
 @dataclass(frozen=True)
+class PutTeam:
+    """Define a team under the tenant's own id, or replace its name and escalation team."""
+
+    context: CommandContext
+    team_id: str
+    name: str
+    escalation_team: str | None = None
+    expected_version: int | None = field(default=None, kw_only=True)
+
+
+@dataclass(frozen=True)
 class ChangeAgentPresence:
     context: CommandContext
     agent_id: str

@@ -13,6 +13,7 @@ from typing import Any
 
 from ledgerdesk.domain.errors import DomainError, VersionConflict
 from ledgerdesk.domain.escalation import Notify, RaisePriority, TransferToTeam, escalate
+from ledgerdesk.domain.team import Team
 from ledgerdesk.domain.ticket import Ticket
 
 from . import commands as c
@@ -34,7 +35,9 @@ def escalate_ticket(uow: UnitOfWork, cmd: c.EscalateTicket) -> dict[str, Any]:
         raise TicketChangedSinceRead(ticket)
     reading = cmd.reading
     metric = str(reading.metric)
-    decision = escalate(reading, cmd.settings, ticket.priority, ticket.team_id, ticket.escalated_levels(metric, reading.cycle))
+    team = uow.find(Team, Team.id_for(uow.tenant, ticket.team_id)) if ticket.team_id else None
+    decision = escalate(reading, cmd.settings, ticket.priority, ticket.team_id, ticket.escalated_levels(metric, reading.cycle),
+                        escalation_team=team.escalation_team if team is not None else None)
     answer = {"ticket_id": str(ticket.id), "reason": decision.reason}
     if not decision.levels:
         return {**answer, "escalated": False}

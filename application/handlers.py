@@ -10,6 +10,7 @@ from ledgerdesk.domain.ticket_values import higher_priority
 
 from . import commands as c
 from .agent_handlers import AGENT_HANDLERS
+from .team_handlers import TEAM_HANDLERS
 from .customer_resolution import identities_from_hints, resolve_customer
 from .mail_quarantine import QUARANTINE_HANDLERS
 from .escalate_ticket import escalate_ticket
@@ -162,5 +163,6 @@ COMMAND_HANDLERS = {
     **SLA_POLICY_HANDLERS,
     **QUARANTINE_HANDLERS,
     **AGENT_HANDLERS,
+    **TEAM_HANDLERS,
     **TRIAGE_RULES_HANDLERS,
 }

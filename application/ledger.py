@@ -23,6 +23,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from eventsourcing.utils import Environment, EnvType
 
 from ledgerdesk.domain.agent import Agent
+from ledgerdesk.domain.team import Team
 from ledgerdesk.domain.audit import ActorKind
 from ledgerdesk.domain.conversation import Conversation
 from ledgerdesk.domain.customer import Customer
@@ -51,7 +52,7 @@ RETRY_BUDGET_SECONDS = 10.0
 FIRST_BACKOFF_SECONDS = 0.002
 MAX_BACKOFF_SECONDS = 0.1
 # Aggregates whose events make up a tenant's public log; receipts and claims are bookkeeping.
-FEED_AGGREGATES = (Ticket, Conversation, Customer, SlaPolicy, Agent, TriageRules)
+FEED_AGGREGATES = (Ticket, Conversation, Customer, SlaPolicy, Agent, Team, TriageRules)
 
 
 def _topic_prefix(kind: type[Aggregate]) -> str:

@@ -77,6 +77,8 @@ class LevelActions:
     raise_priority_to: Priority | None = None
     transfer_to_team: str | None = None
     notify: bool = False
+    # To the escalation team of the ticket's team (Team.escalation_team), if it has one.
+    transfer_to_escalation_team: bool = False
 
     def __post_init__(self) -> None:
         if self.raise_priority_to is not None:
@@ -89,6 +91,7 @@ class LevelActions:
             "raise_priority_to": None if self.raise_priority_to is None else str(self.raise_priority_to),
             "transfer_to_team": self.transfer_to_team,
             "notify": self.notify,
+            "transfer_to_escalation_team": self.transfer_to_escalation_team,
         }
 
 
@@ -120,7 +123,7 @@ class EscalationSettings:
                    on_breach=_level_actions(raw.get("on_breach"), "escalation.on_breach"))
 
 
-ACTION_KEYS = ("raise_priority_to", "transfer_to_team", "notify")
+ACTION_KEYS = ("raise_priority_to", "transfer_to_team", "notify", "transfer_to_escalation_team")
 
 
 def _level_actions(raw: Any, field: str) -> LevelActions:
@@ -143,7 +146,14 @@ def _level_actions(raw: Any, field: str) -> LevelActions:
         team = checked_member_id(team, field=f"{field}.transfer_to_team")
     if not isinstance(notify, bool):
         raise InvalidValue("notify is true or false", field=f"{field}.notify")
-    return LevelActions(raise_priority_to=priority, transfer_to_team=team, notify=notify)
+    to_escalation_team = raw.get("transfer_to_escalation_team", False)
+    if not isinstance(to_escalation_team, bool):
+        raise InvalidValue("transfer_to_escalation_team is true or false", field=f"{field}.transfer_to_escalation_team")
+    if to_escalation_team and team is not None:
+        raise InvalidValue("give transfer_to_team or transfer_to_escalation_team, not both",
+                           field=f"{field}.transfer_to_escalation_team")
+    return LevelActions(raise_priority_to=priority, transfer_to_team=team, notify=notify,
+                        transfer_to_escalation_team=to_escalation_team)
 
 
 @dataclass(frozen=True)
@@ -186,6 +196,7 @@ def escalate(
     priority: Priority,
     team: str | None,
     done: Set[EscalationLevel],
+    escalation_team: str | None = None,
 ) -> EscalationDecision:
     """The actions the clock's reached, not yet escalated levels ask for; none when the clock is
     paused or stopped, when it has not reached the level (re-targeted to a later due time), or
@@ -202,6 +213,7 @@ def escalate(
         "settings": settings.to_dict(),
         "priority": str(priority),
         "team": team,
+        "escalation_team": escalation_team,
         "done": sorted(str(level) for level in done),
     }
     clock = f"{reading.metric} SLA (cycle {reading.cycle})" if reading.cycle > 1 else f"{reading.metric} SLA"
@@ -231,10 +243,11 @@ def escalate(
             asked.append(f"priority {priority} -> {wanted.raise_priority_to}")
             actions.append(RaisePriority(wanted.raise_priority_to, level, f"{why}: {asked[-1]}"))
             priority = wanted.raise_priority_to
-        if wanted.transfer_to_team is not None and wanted.transfer_to_team != team:
-            asked.append(f"transfer to team {wanted.transfer_to_team}")
-            actions.append(TransferToTeam(wanted.transfer_to_team, level, f"{why}: {asked[-1]}"))
-            team = wanted.transfer_to_team
+        target = wanted.transfer_to_team or (escalation_team if wanted.transfer_to_escalation_team else None)
+        if target is not None and target != team:
+            asked.append(f"transfer to {'escalation ' if target != wanted.transfer_to_team else ''}team {target}")
+            actions.append(TransferToTeam(target, level, f"{why}: {asked[-1]}"))
+            team = target
         if wanted.notify:
             asked.append("notify")
             actions.append(Notify(level, why))

@@ -24,6 +24,7 @@ from . import (
     routes_quarantine,
     routes_sla,
     routes_sla_policies,
+    routes_teams,
     routes_tickets,
     routes_timeline,
     routes_triage_rules,
@@ -37,7 +38,7 @@ API_ROUTERS = (
     # Order matters where paths overlap: /v1/customers/lookup before /v1/customers/{id}.
     routes_intake, routes_tickets, routes_timeline, routes_customers, routes_sla_policies,
     routes_inbox, routes_sla, routes_analytics, routes_projections, routes_events, routes_quarantine,
-    routes_agents, routes_triage_rules,
+    routes_agents, routes_teams, routes_triage_rules,
 )
 
 

@@ -56,6 +56,8 @@ class EscalationLevelIn(Body):
     raise_priority_to: Priority | None = Field(default=None, description="raised only, never lowered")
     transfer_to_team: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")] | None = Field(
         default=None, description="the team whose queue takes the ticket (its escalation team)")
+    transfer_to_escalation_team: StrictBool = Field(
+        default=False, description="to the escalation team of the ticket's team (PUT /v1/teams/{team_id}), if it has one")
     notify: StrictBool = Field(default=False, description="the Ticket.Escalated event asks whoever watches the feed to tell a person")
 
 

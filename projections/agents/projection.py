@@ -12,7 +12,7 @@ from typing import Any
 from ..event_record import EventRecord
 from ..instants import utc
 from ..read_model import Batch, ReadModel
-from .tables import agent_teams, agent_tickets, agents, workload_tickets
+from .tables import agent_teams, agent_tickets, agents, teams, workload_tickets
 
 NAME = "agents"
 UNASSIGNED = ""
@@ -22,6 +22,7 @@ CLOSED = "closed"
 AGENT_EVENTS = frozenset(
     {"Agent.Registered", "Agent.ProfileChanged", "Agent.PresenceChanged", "Agent.TicketTaken", "Agent.TicketReleased"}
 )
+TEAM_EVENTS = frozenset({"Team.Defined", "Team.Changed"})
 TICKET_EVENTS = frozenset(
     {"Ticket.Opened", "Ticket.Assigned", "Ticket.Unassigned", "Ticket.TransferredToTeam", "Ticket.StatusChanged",
      "Ticket.MergedInto"}
@@ -37,8 +38,8 @@ def _open_with(row: dict[str, Any] | None) -> str | None:
 
 class AgentWorkload(ReadModel):
     name = NAME
-    tables = (agents, agent_teams, workload_tickets, agent_tickets)
-    event_types = AGENT_EVENTS | TICKET_EVENTS
+    tables = (agents, agent_teams, workload_tickets, agent_tickets, teams)
+    event_types = AGENT_EVENTS | TICKET_EVENTS | TEAM_EVENTS
 
     def prefetch(self, batch: Batch, events: list[EventRecord]) -> None:
         changed_agents = {e.aggregate_id for e in events if e.type in AGENT_EVENTS and e.type != "Agent.Registered"}
@@ -49,8 +50,23 @@ class AgentWorkload(ReadModel):
     def apply(self, batch: Batch, event: EventRecord) -> None:
         if event.type in AGENT_EVENTS:
             self._agent(batch, event)
+        elif event.type in TEAM_EVENTS:
+            self._team(batch, event)
         else:
             self._ticket(batch, event)
+
+    @staticmethod
+    def _team(batch: Batch, event: EventRecord) -> None:
+        data, table = event.data, batch.table(teams)
+        if event.type == "Team.Defined":
+            row: dict[str, Any] | None = {"team_key": event.aggregate_id, "tenant": event.tenant, "team": data["team_id"]}
+        else:
+            row = table.get(team_key=event.aggregate_id)
+            if row is None:
+                return
+        row.update(name=data["name"], escalation_team=data["escalation_team"], version=event.version,
+                   updated_at=utc(event.occurred_at))
+        table.put(row)
 
     # -- agents ---------------------------------------------------------------------------
 

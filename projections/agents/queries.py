@@ -12,7 +12,7 @@ from .. import cursors
 from ..instants import iso
 from ..store import ReadStore
 from .projection import NAME
-from .tables import agent_teams, agent_tickets, agents
+from .tables import agent_teams, agent_tickets, agents, teams
 
 AGENTS = NAME
 DEFAULT_LIMIT = 50
@@ -121,3 +121,24 @@ def available_agents(store: ReadStore, tenant: str, limit: int = 5000) -> list[d
             .order_by(a.c.agent_id).limit(limit)
         ).mappings().all()
     return [dict(row) for row in rows]
+
+
+def teams_list(store: ReadStore, tenant: str) -> list[dict[str, Any]]:
+    """The tenant's teams, defined or with members, by id: name, escalation team, members."""
+    with store.reading() as conn:
+        generation = store.active_generation(conn, NAME)
+        defined = {row.team: row for row in conn.execute(
+            select(teams).where(teams.c.generation == generation, teams.c.tenant == tenant))}
+        members: dict[str, list[str]] = {}
+        for team, agent_id in conn.execute(
+            select(agent_teams.c.team, agent_teams.c.agent_id)
+            .where(agent_teams.c.generation == generation, agent_teams.c.tenant == tenant)
+            .order_by(agent_teams.c.team, agent_teams.c.agent_id)
+        ):
+            members.setdefault(team, []).append(agent_id)
+    return [
+        {"team_id": team, "name": defined[team].name if team in defined else None,
+         "escalation_team": defined[team].escalation_team if team in defined else None,
+         "defined": team in defined, "members": members.get(team, [])}
+        for team in sorted(set(defined) | set(members))
+    ]

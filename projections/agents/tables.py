@@ -42,6 +42,22 @@ agent_teams = Table(
     Column("agent_id", String(128), primary_key=True),
 )
 
+# The teams defined (Team aggregates): their name and escalation team. A team with members but
+# never defined has no row here; its members are in agent_teams.
+teams = Table(
+    "teams",
+    metadata,
+    generation_column(),
+    Column("team_key", String(36), primary_key=True),  # the aggregate's id: Team.Changed names only that
+    Column("tenant", String(128), nullable=False),
+    Column("team", String(128), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("escalation_team", String(128), nullable=True),
+    Column("version", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index(None, "generation", "tenant", "team", unique=True),
+)
+
 # Every ticket not closed: its assignee ('' when none) and status, so a reopened ticket goes back
 # to its agent's open tickets. A closed ticket (merged ones too) is final and leaves.
 workload_tickets = Table(

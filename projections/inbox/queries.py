@@ -300,3 +300,16 @@ def counts(store: ReadStore, tenant: str, now: datetime) -> dict[str, Any]:
     answer["agents"] = dict(sorted(answer["agents"].items()))
     answer["teams"] = dict(sorted(answer["teams"].items()))
     return answer
+
+
+def team_queues(store: ReadStore, tenant: str) -> dict[str, int]:
+    """Each team's queue: its unsolved tickets with no agent."""
+    c = inbox_counts
+    with store.reading() as conn:
+        generation = store.active_generation(conn, NAME)
+        rows = conn.execute(
+            select(c.c.team, func.sum(c.c.tickets)).where(
+                c.c.generation == generation, c.c.tenant == tenant, c.c.assignee == UNASSIGNED, c.c.team != UNASSIGNED)
+            .group_by(c.c.team)
+        ).all()
+    return {team: int(n) for team, n in rows}

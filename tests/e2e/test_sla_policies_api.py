@@ -82,14 +82,18 @@ def test_defaults_are_rank_100_any_ticket_75_percent_and_24x7(client):
 def test_escalation_is_part_of_the_policy_and_defaults_to_notify_then_urgent(client):
     plain = policy(client, define(client)["sla_policy_id"])
     assert plain["escalation"] == {
-        "on_warning": {"raise_priority_to": None, "transfer_to_team": None, "notify": True},
-        "on_breach": {"raise_priority_to": "urgent", "transfer_to_team": None, "notify": True},
+        "on_warning": {"raise_priority_to": None, "transfer_to_team": None, "notify": True,
+                       "transfer_to_escalation_team": False},
+        "on_breach": {"raise_priority_to": "urgent", "transfer_to_team": None, "notify": True,
+                      "transfer_to_escalation_team": False},
     }
     chosen = {"on_breach": {"raise_priority_to": "high", "transfer_to_team": "tier-2"}}
     escalating = policy(client, define(client, escalation=chosen)["sla_policy_id"])
     assert escalating["escalation"] == {
-        "on_warning": {"raise_priority_to": None, "transfer_to_team": None, "notify": False},
-        "on_breach": {"raise_priority_to": "high", "transfer_to_team": "tier-2", "notify": False},
+        "on_warning": {"raise_priority_to": None, "transfer_to_team": None, "notify": False,
+                       "transfer_to_escalation_team": False},
+        "on_breach": {"raise_priority_to": "high", "transfer_to_team": "tier-2", "notify": False,
+                      "transfer_to_escalation_team": False},
     }
 
 

@@ -226,3 +226,20 @@ def test_a_policy_stored_before_escalation_existed_loads_projects_and_escalates_
     projector.catch_up()
     shown = next(p for p in sla_queries.sla_policies(read_store, tenant) if p["id"] == str(old_id))
     assert shown["escalation"] == DEFAULT_ESCALATION
+
+
+def test_a_breach_hands_the_ticket_to_the_escalation_team_of_its_team(ledger, projector, sweep, now) -> None:
+    tenant = random_ref("t-")
+    ledger.execute(c.PutTeam(context(tenant), "refunds", "Refunds", "refund-leads"))
+    define_policy(ledger, tenant, {"on_breach": {"transfer_to_escalation_team": True}})
+    projector.catch_up()
+    ticket_id, opened_at = opened(ledger, projector, tenant)
+    ledger.execute(c.AssignTicket(context(tenant), ticket_id, agent_id=None, team_id="refunds"))
+    without_team, _ = opened(ledger, projector, tenant)  # no team, so no escalation team: nothing to hand over
+    projector.catch_up()
+    now.at = opened_at + timedelta(seconds=FIRST_REPLY + 1)
+    sweep.sweep(tenant)
+    assert ledger.aggregate(tenant, Ticket, ticket_id).team_id == "refund-leads"
+    assert ledger.aggregate(tenant, Ticket, without_team).team_id is None
+    breach = escalations(ledger, tenant, ticket_id)[-1]
+    assert "escalation team refund-leads" in breach["reason"] and breach["decision"]["escalation_team"] == "refund-leads"
