@@ -20,13 +20,13 @@ from sqlalchemy import select
 
 from ledgerdesk.domain.customer import follow_merges
 from ledgerdesk.domain.sla import TicketSla
-from ledgerdesk.domain.sla_policy import DEFAULT_ESCALATION, SlaPolicySnapshot, select_policy
+from ledgerdesk.domain.sla_policy import DEFAULT_ESCALATION, SlaPolicySnapshot
 
 from ..event_record import EventRecord
 from ..instants import utc
 from ..read_model import Batch
 from .clocks import clock_row, policy_snapshot, policy_terms, sla_fields
-from .measure import measured_under, reselect, start_clocks
+from .measure import choose_policy, measured_under, reselect, start_clocks
 from .tables import sla_clocks, sla_customers, sla_policies, sla_tickets
 
 # The events the book reads itself (the inbox hands it ticket events).
@@ -160,11 +160,8 @@ class SlaBook:
     # -- policies and customers, as a ticket's policy is chosen ---------------------------------------
 
     def _select(self, tenant: str, priority: str, channel: str, category: str | None, customer_id: str) -> SlaPolicySnapshot | None:
-        policies = self._tenant_policies(tenant).values()
-        # The customer's tier is looked up only when some active policy matches on tiers.
-        uses_tiers = any(p.match.get("customer_tiers") and not p.retired for p in policies)
-        tier = self._tier(customer_id) if uses_tiers else None
-        return select_policy(policies, priority, channel, category, tier)
+        return choose_policy(self._tenant_policies(tenant).values(), priority, channel, category,
+                             lambda: self._tier(customer_id))
 
     def _tenant_policies(self, tenant: str) -> dict[str, SlaPolicySnapshot]:
         """The tenant's policies, read once per batch, with the batch's own policy events applied."""

@@ -12,12 +12,12 @@ or the log replayed to the event's time). Imports nothing that does I/O.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from ledgerdesk.domain.audit import HUMAN_ACTOR_KINDS
 from ledgerdesk.domain.sla import SlaTerms, TicketSla
-from ledgerdesk.domain.sla_policy import SlaPolicySnapshot
+from ledgerdesk.domain.sla_policy import SlaPolicySnapshot, select_policy
 
 from ..event_record import EventRecord
 from ..instants import utc
@@ -27,6 +27,15 @@ RESELECTING = frozenset({"Ticket.PriorityChanged", "Ticket.CategoryChanged"})
 _FACTS = frozenset({"Ticket.CustomerMessageAdded", "Ticket.ReplySent", "Ticket.StatusChanged"})
 
 MeasuredUnder = tuple[str | None, int | None]  # (policy id, version); (None, None): nothing matched
+
+
+def choose_policy(policies: Iterable[SlaPolicySnapshot], priority: str, channel: str, category: str | None,
+                  tier_of: Callable[[], str | None]) -> SlaPolicySnapshot | None:
+    """The ticket's policy among those in force; the customer's tier is looked up (`tier_of`) only
+    when some active policy matches on tiers."""
+    policies = list(policies)
+    uses_tiers = any(p.match.get("customer_tiers") and not p.retired for p in policies)
+    return select_policy(policies, priority, channel, category, tier_of() if uses_tiers else None)
 
 
 def measured_under(policy: SlaPolicySnapshot | None) -> MeasuredUnder:
