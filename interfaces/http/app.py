@@ -33,6 +33,7 @@ from .auth import ApiKeyAuth
 from .body_limit import BodyLimit
 from .deps import bearer, checked_query_and_headers
 from .read_model_position import ReadModelPositionHeader
+from .read_only import ReadOnly
 
 API_ROUTERS = (
     # Order matters where paths overlap: /v1/customers/lookup before /v1/customers/{id}.
@@ -73,6 +74,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(routes_health.router, dependencies=[Depends(checked_query_and_headers)])
     app.add_middleware(ReadModelPositionHeader)
     app.add_middleware(BodyLimit, json_bytes=settings.max_json_body_bytes, email_bytes=settings.max_email_body_bytes)
+    if settings.read_only:
+        app.add_middleware(ReadOnly)
     app.add_middleware(ApiKeyAuth, keys=settings.api_keys)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
