@@ -311,3 +311,16 @@ class PutTriageRules:
     context: CommandContext
     rules: list[dict[str, object]]
     expected_version: int | None = field(default=None, kw_only=True)
+
+
+@dataclass(frozen=True)
+class RecordAccess:
+    """Note that a reader (an auditor) read part of the audit trail: `what` (history, as_of,
+    case_export, verify) of `target` ("ticket/<id>"), with what else was asked in `detail`."""
+
+    context: CommandContext
+    reader: str
+    role: str
+    what: str
+    target: str
+    detail: dict[str, object] | None = None

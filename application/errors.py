@@ -20,3 +20,7 @@ class ConcurrencyConflict(DomainError):
 
 class Forbidden(DomainError):
     """The caller's role may not issue this command."""
+
+
+class Unavailable(DomainError):
+    """Something the request needs could not be done now (a write that must come with a read); retry later."""

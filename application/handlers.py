@@ -9,6 +9,7 @@ from ledgerdesk.domain.ticket import Ticket
 from ledgerdesk.domain.ticket_values import higher_priority
 
 from . import commands as c
+from .access_log import ACCESS_LOG_HANDLERS
 from .agent_handlers import AGENT_HANDLERS
 from .team_handlers import TEAM_HANDLERS
 from .customer_resolution import identities_from_hints, resolve_customer
@@ -165,4 +166,5 @@ COMMAND_HANDLERS = {
     **AGENT_HANDLERS,
     **TEAM_HANDLERS,
     **TRIAGE_RULES_HANDLERS,
+    **ACCESS_LOG_HANDLERS,
 }

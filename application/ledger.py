@@ -33,6 +33,7 @@ from ledgerdesk.domain.ticket import Ticket
 from ledgerdesk.domain.triage_rules import TriageRules
 
 from . import commands as c
+from .as_of import Moment, aggregate_as_of
 from .errors import ConcurrencyConflict, IdempotencyKeyReused, NotFound
 from .event_views import describe
 from .group_commit import GroupCommit
@@ -243,6 +244,10 @@ class Ledger(Application):
         if found is None:
             raise NotFound.of(kind, aggregate_id, field)
         return found
+
+    def aggregate_as_of(self, tenant: str, kind: type[Aggregate], aggregate_id: UUID, moment: Moment, field: str = "id") -> Any:
+        """The tenant's aggregate as it stood at a past moment (as_of.py): replayed from its own events."""
+        return aggregate_as_of(self.repository, tenant, kind, aggregate_id, moment, field)
 
     def history(
         self, tenant: str, kind: type[Aggregate], aggregate_id: UUID, after_version: int, limit: int, field: str = "id"

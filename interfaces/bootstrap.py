@@ -197,7 +197,9 @@ def build_runtime(settings: Settings, clock: Clock = system_clock) -> Runtime:
     read_store = build_read_store(settings)
     projector = build_projector(ledger, read_store, settings.policies)  # for status: read models and policies
     follower: ReadSide | None = None
-    if settings.projections == "inline":
+    if settings.read_only:  # serving read models as they stand (a replay, say): nothing moves them
+        pass
+    elif settings.projections == "inline":
         follower = build_follower(ledger, read_store, settings)
     elif settings.projections == "process":
         follower = ProjectorProcess(settings)

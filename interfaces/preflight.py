@@ -45,8 +45,10 @@ def check_database(settings: Settings) -> None:
         if not path.parent.is_dir():
             raise StartupError(f"the folder {path.parent} of the SQLite database {path} does not exist: create it, "
                                "or point LEDGERDESK_DATABASE_URL elsewhere")
-        read_models = Path(settings.read_model_url().removeprefix("sqlite:///"))
-        for what, file in (("SQLite database", path), ("read models' SQLite database", read_models)):
+        files = [("SQLite database", path)]
+        if settings.read_model_url().startswith("sqlite:///"):  # else LEDGERDESK_READ_MODEL_URL names another server
+            files.append(("read models' SQLite database", Path(settings.read_model_url().removeprefix("sqlite:///"))))
+        for what, file in files:
             try:
                 with sqlite3.connect(file, timeout=CONNECT_TIMEOUT_SECONDS) as conn:
                     conn.execute("SELECT 1")

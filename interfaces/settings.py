@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, unquote, urlparse
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ledgerdesk.domain.natural_keys import TENANT_NAME_RULE, is_tenant_name
@@ -61,6 +61,14 @@ BROKER_SCHEMES: dict[str, Literal["rabbitmq", "redis"]] = {
     "amqp": "rabbitmq", "amqps": "rabbitmq", "redis": "redis", "rediss": "redis"}
 
 
+def sqlalchemy_url(url: str) -> str:
+    """A database URL in SQLAlchemy's spelling: PostgreSQL through psycopg 3."""
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url[len(plain):]
+    return url
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LEDGERDESK_", extra="ignore")
 
@@ -69,6 +77,12 @@ class Settings(BaseSettings):
     # silently the last one (which could put a key on another tenant).
     api_keys: Annotated[dict[KeyText, ApiKey], NoDecode] = {}
     default_phone_region: str | None = None
+    # LEDGERDESK_READ_MODEL_URL: read models somewhere else than beside the events (a database
+    # `ledgerdesk replay` built as of a past moment, say); SQLAlchemy or libpq spelling.
+    read_models_at: str | None = Field(default=None, validation_alias=AliasChoices("read_models_at", "LEDGERDESK_READ_MODEL_URL"))
+    # LEDGERDESK_READ_ONLY: the API answers reads only (commands get a 405) and projects nothing,
+    # whatever LEDGERDESK_PROJECTIONS says: for serving a replayed database as it stands.
+    read_only: bool = False
     aggregate_cache_size: int = 20_000
     postgres_pool_size: int = 10
     # Where the read models are projected (they are always read by the API process):
@@ -234,6 +248,8 @@ class Settings(BaseSettings):
         (`ledgerdesk.db` -> `ledgerdesk.read.db`), since SQLite has one write lock per file: a
         projector writing there never makes a command wait, nor waits for one.
         """
+        if self.read_models_at is not None:
+            return sqlalchemy_url(self.read_models_at)
         env = self.eventsourcing_env()
         if env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
             events = Path(env["SQLITE_DBNAME"])

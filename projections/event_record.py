@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from eventsourcing.persistence import Notification
+from eventsourcing.persistence import Notification, StoredEvent
 
 from ledgerdesk.application.event_views import event_type, flatten
 
@@ -32,7 +32,12 @@ class EventRecord:
 
     @classmethod
     def from_notification(cls, notification: Notification) -> EventRecord:
-        state = orjson.loads(storable_json(notification.state))
+        return cls.from_stored(notification, notification.id)
+
+    @classmethod
+    def from_stored(cls, stored: StoredEvent, position: int) -> EventRecord:
+        """An aggregate's stored event read outside the log's order (as-of reads): `position` is the caller's."""
+        state = orjson.loads(storable_json(stored.state))
         # The envelope has a fixed shape: unwrap it directly rather than walking it.
         meta = state.pop("meta")["_data_"]
         timestamp = state.pop("timestamp")["_data_"]
@@ -42,10 +47,10 @@ class EventRecord:
             if value.__class__ is dict or value.__class__ is list:
                 state[name] = flatten(value)
         return cls(
-            position=notification.id,
-            type=event_type(notification.topic),
-            aggregate_id=str(notification.originator_id),
-            version=notification.originator_version,
+            position=position,
+            type=event_type(stored.topic),
+            aggregate_id=str(stored.originator_id),
+            version=stored.originator_version,
             occurred_at=datetime.fromisoformat(timestamp),
             tenant=meta["tenant"],
             actor_kind=meta["actor_kind"],

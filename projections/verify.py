@@ -68,14 +68,21 @@ def _rows(conn: Connection, table: Table, generation: int) -> Iterator[tuple[Any
     yield from conn.execution_options(yield_per=2000).execute(query)
 
 
-def _compare(conn: Connection, model: ReadModel, live: int, fresh: int, found: Verification, limit: int = 5) -> None:
+def compare_rows(model: ReadModel, one: tuple[Connection, int], other: tuple[Connection, int], found: Verification,
+                 names: tuple[str, str] = ("live", "rebuilt"), limit: int = 5) -> None:
+    """Compares one generation of the model's tables with another, row by row in key order (the two
+    may be in different databases of the same kind: a replay and a rebuild, say)."""
     for table in model.tables:
         count = 0
-        for a, b in zip_longest(_rows(conn, table, live), _rows(conn, table, fresh)):
+        for a, b in zip_longest(_rows(one[0], table, one[1]), _rows(other[0], table, other[1])):
             count += 1
             if tuple(a or ()) != tuple(b or ()) and len(found.differences) < limit:
-                found.differences.append(f"{table.name}: live {tuple(a) if a else None} != rebuilt {tuple(b) if b else None}")
+                found.differences.append(f"{table.name}: {names[0]} {tuple(a) if a else None} != {names[1]} {tuple(b) if b else None}")
         found.rows[table.name] = count
+
+
+def _compare(conn: Connection, model: ReadModel, live: int, fresh: int, found: Verification, limit: int = 5) -> None:
+    compare_rows(model, (conn, live), (conn, fresh), found, limit=limit)
 
 
 def _settle(projector: Projector, models: Sequence[ReadModel], head: int, seconds: float) -> None:

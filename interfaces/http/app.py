@@ -15,6 +15,7 @@ from . import (
     problems,
     routes_agents,
     routes_analytics,
+    routes_audit,
     routes_customers,
     routes_events,
     routes_health,
@@ -33,12 +34,13 @@ from .auth import ApiKeyAuth
 from .body_limit import BodyLimit
 from .deps import bearer, checked_query_and_headers
 from .read_model_position import ReadModelPositionHeader
+from .read_only import ReadOnly
 
 API_ROUTERS = (
     # Order matters where paths overlap: /v1/customers/lookup before /v1/customers/{id}.
     routes_intake, routes_tickets, routes_timeline, routes_customers, routes_sla_policies,
     routes_inbox, routes_sla, routes_analytics, routes_projections, routes_events, routes_quarantine,
-    routes_agents, routes_teams, routes_triage_rules,
+    routes_agents, routes_teams, routes_triage_rules, routes_audit,
 )
 
 
@@ -73,6 +75,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(routes_health.router, dependencies=[Depends(checked_query_and_headers)])
     app.add_middleware(ReadModelPositionHeader)
     app.add_middleware(BodyLimit, json_bytes=settings.max_json_body_bytes, email_bytes=settings.max_email_body_bytes)
+    if settings.read_only:
+        app.add_middleware(ReadOnly)
     app.add_middleware(ApiKeyAuth, keys=settings.api_keys)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -4,7 +4,8 @@ One problem type per cause: `malformed-body` (400: not JSON, not UTF-8), `unauth
 `forbidden` (403), `not-found` (404, naming the path parameter), `method-not-allowed` (405,
 with Allow), `version-conflict`, `idempotency-key-reused`, `concurrency-conflict` and
 `illegal-transition` (409), `payload-too-large` (413), `invalid-value` (422: a field, query
-parameter or header out of its domain, whoever noticed it), `internal` (500).
+parameter or header out of its domain, whoever noticed it), `internal` (500), `unavailable` (503:
+an auditor's read that could not be recorded).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ledgerdesk.application.errors import ConcurrencyConflict, Forbidden, IdempotencyKeyReused, NotFound
+from ledgerdesk.application.errors import ConcurrencyConflict, Forbidden, IdempotencyKeyReused, NotFound, Unavailable
 from ledgerdesk.domain.errors import DomainError, IllegalTransition, InvalidValue, VersionConflict
 
 from .deps import unknown_path_id
@@ -39,6 +40,7 @@ STATUS_OF = [
     (ConcurrencyConflict, 409, "concurrency-conflict", "Concurrent update"),
     (IllegalTransition, 409, "illegal-transition", "Not allowed in the current state"),
     (Forbidden, 403, "forbidden", "Forbidden"),
+    (Unavailable, 503, "unavailable", "Unavailable"),
     (InvalidValue, 422, "invalid-value", "Invalid value"),
     (DomainError, 422, "invalid-value", "Invalid value"),
 ]
@@ -69,6 +71,7 @@ WHY = {
     413: "The request body is larger than the configured limit.",
     415: "The body is not of the media type this route takes.",
     422: "A field, query parameter or header is out of its domain; `field` names it.",
+    503: "An auditor's read could not be recorded in the access log, so it is not answered (fail closed); retry.",
 }
 
 

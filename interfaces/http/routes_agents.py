@@ -21,6 +21,7 @@ from ledgerdesk.projections.store import ReadStore
 
 from . import agent_schemas as a
 from . import schemas as s
+from .access import AccessDep
 from .deps import Caller, CallerDep, LedgerDep, ReaderDep, read_model
 from .inputs import Digits, MAX_VERSION
 from .problems import problem_responses
@@ -103,19 +104,21 @@ def get_agent(agent_id: AgentIdPath, caller: ReaderDep, ledger: LedgerDep, store
 
 
 @router.get("/{agent_id}/history", response_model=s.HistoryPage, summary="Every event of an agent, with audit metadata",
-            responses=problem_responses(404, 422))
+            responses=problem_responses(404, 422, 503))
 def get_history(
     agent_id: AgentIdPath,
     caller: ReaderDep,
     ledger: LedgerDep,
+    access: AccessDep,
     after_version: Annotated[int, Digits, Query(ge=0, le=MAX_VERSION)] = 0,
     limit: Annotated[int, Digits, Query(ge=1, le=1000)] = 100,
 ) -> PlainJSON:
     try:
-        return PlainJSON(ledger.history(caller.tenant, Agent, Agent.id_for(caller.tenant, agent_id), after_version, limit,
-                                        "agent_id"))
+        page = ledger.history(caller.tenant, Agent, Agent.id_for(caller.tenant, agent_id), after_version, limit, "agent_id")
     except NotFound:
         raise no_agent(agent_id) from None
+    access.record("history", f"agent/{agent_id}", {"after_version": after_version, "limit": limit})
+    return PlainJSON(page)
 
 
 @router.get("", response_model=a.AgentPage, summary="The tenant's agents by id, with their open-ticket counts",

@@ -2,19 +2,23 @@
 active policies (/v1/sla-policies; defining and changing them is /v1/sla-policies' commands).
 
 Read models follow the log, so a change made a moment ago may not show yet. Clocks are judged
-at the runtime's clock at the time of the request.
+at the runtime's clock at the time of the request; with `as_of`, replayed from the log
+(projections/sla/as_of.py) and judged at that instant.
 """
 from __future__ import annotations
 
 from uuid import UUID
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ledgerdesk.application.errors import NotFound
 from ledgerdesk.projections.sla import queries as sla_queries
+from ledgerdesk.projections.sla.as_of import ticket_sla_as_of
 
-from .deps import ClockDep, ReaderDep
+from .access import AccessDep
+from .deps import ClockDep, LedgerDep, ReaderDep
+from .moments import InstantDep
 from .problems import problem_responses
 from .responses import PlainJSON
 from .routes_inbox import InboxStore
@@ -47,6 +51,8 @@ class TicketSlaOut(BaseModel):
     ticket_id: str
     policy: MeasuredUnder | None
     clocks: list[ClockView]
+    as_of: str | None = Field(default=None, description="only with `?as_of=`: the instant the clocks were replayed to "
+                              "and judged at")
 
 
 class SlaPolicyList(BaseModel):
@@ -56,12 +62,20 @@ class SlaPolicyList(BaseModel):
 @router.get(
     "/tickets/{ticket_id}/sla",
     response_model=TicketSlaOut,
-    responses=problem_responses(404, 422),
+    responses=problem_responses(404, 422, 503),
     summary="A ticket's SLA clocks: each metric's target, state, due and warning times",
     description="`policy` is the policy and version the ticket is measured under (null: none matched). "
-    "Each clock's `state` is active, paused, fulfilled or breached as of now.",
+    "Each clock's `state` is active, paused, fulfilled or breached as of now. With `as_of`, the clocks as they stood "
+    "then: the ticket's events up to it replayed from the log, under the SLA policies as they stood at each event "
+    "(the same rules the read model applies), judged at `as_of`; an instant before the ticket existed is a 404 naming "
+    "`as_of`. An auditor's as-of read is recorded in the access log.",
 )
-def get_ticket_sla(ticket_id: UUID, caller: ReaderDep, clock: ClockDep, store: InboxStore) -> PlainJSON:
+def get_ticket_sla(ticket_id: UUID, caller: ReaderDep, clock: ClockDep, store: InboxStore, ledger: LedgerDep,
+                   as_of: InstantDep, access: AccessDep) -> PlainJSON:
+    if as_of is not None:
+        found = ticket_sla_as_of(ledger, sla_queries.policy_ids(store, caller.tenant), caller.tenant, ticket_id, as_of)
+        access.record("as_of", f"ticket/{ticket_id}/sla", {"as_of": as_of.isoformat()})
+        return PlainJSON(found)
     found = sla_queries.ticket_sla(store, caller.tenant, str(ticket_id), now=clock())
     if found is None:
         raise NotFound(f"no ticket {ticket_id}", field="ticket_id")

@@ -11,6 +11,7 @@ from ledgerdesk.domain.sla_policy import SlaPolicy, targets_in_minutes_and_secon
 
 from . import schemas as s
 from . import sla_policy_schemas as p
+from .access import AccessDep
 from .deps import CallerDep, LedgerDep, ReaderDep
 from .inputs import Digits, MAX_VERSION
 from .problems import problem_responses
@@ -59,15 +60,18 @@ def get_policy(policy_id: UUID, caller: ReaderDep, ledger: LedgerDep) -> PlainJS
 
 
 @router.get("/{policy_id}/history", response_model=s.HistoryPage, summary="Every version of an SLA policy, with audit metadata",
-            responses=problem_responses(404, 422))
+            responses=problem_responses(404, 422, 503))
 def get_history(
     policy_id: UUID,
     caller: ReaderDep,
     ledger: LedgerDep,
+    access: AccessDep,
     after_version: Annotated[int, Digits, Query(ge=0, le=MAX_VERSION)] = 0,
     limit: Annotated[int, Digits, Query(ge=1, le=1000)] = 100,
 ) -> PlainJSON:
-    return PlainJSON(ledger.history(caller.tenant, SlaPolicy, policy_id, after_version, limit, "policy_id"))
+    page = ledger.history(caller.tenant, SlaPolicy, policy_id, after_version, limit, "policy_id")
+    access.record("history", f"sla_policy/{policy_id}", {"after_version": after_version, "limit": limit})
+    return PlainJSON(page)
 
 
 @router.put("/{policy_id}", response_model=p.SlaPolicyAnswer, summary="Revise an SLA policy: every term at once",

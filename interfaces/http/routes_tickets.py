@@ -11,8 +11,10 @@ from ledgerdesk.application.ledger import Ledger
 from ledgerdesk.domain.ticket import Ticket
 
 from . import schemas as s
+from .access import AccessDep
 from .deps import CallerDep, LedgerDep, ReaderDep
 from .inputs import Digits, MAX_VERSION
+from .moments import AS_OF_READ, MomentDep, aggregate_at
 from .problems import problem_responses
 from .responses import PlainJSON, command_answer
 from .views import ticket_view
@@ -48,22 +50,25 @@ def open_ticket(body: s.OpenTicketIn, caller: CallerDep, ledger: LedgerDep) -> P
     )
 
 
-@router.get("/{ticket_id}", response_model=s.TicketOut, summary="A ticket's current state",
-            responses=problem_responses(404, 422))
-def get_ticket(ticket_id: UUID, caller: ReaderDep, ledger: LedgerDep) -> PlainJSON:
-    return PlainJSON(ticket_view(ledger.aggregate(caller.tenant, Ticket, ticket_id, "ticket_id")))
+@router.get("/{ticket_id}", response_model=s.TicketOut, summary="A ticket's state: current, or as of an instant or version",
+            description=AS_OF_READ, responses=problem_responses(404, 422, 503))
+def get_ticket(ticket_id: UUID, caller: ReaderDep, ledger: LedgerDep, moment: MomentDep, access: AccessDep) -> PlainJSON:
+    return PlainJSON(aggregate_at(ledger, access, caller.tenant, Ticket, ticket_id, moment, "ticket_id", ticket_view))
 
 
 @router.get("/{ticket_id}/history", response_model=s.HistoryPage, summary="Every event of a ticket, with audit metadata",
-            responses=problem_responses(404, 422))
+            responses=problem_responses(404, 422, 503))
 def get_history(
     ticket_id: UUID,
     caller: ReaderDep,
     ledger: LedgerDep,
+    access: AccessDep,
     after_version: Annotated[int, Digits, Query(ge=0, le=MAX_VERSION)] = 0,
     limit: Annotated[int, Digits, Query(ge=1, le=1000)] = 100,
 ) -> PlainJSON:
-    return PlainJSON(ledger.history(caller.tenant, Ticket, ticket_id, after_version, limit, "ticket_id"))
+    page = ledger.history(caller.tenant, Ticket, ticket_id, after_version, limit, "ticket_id")
+    access.record("history", f"ticket/{ticket_id}", {"after_version": after_version, "limit": limit})
+    return PlainJSON(page)
 
 
 @router.post("/{ticket_id}/replies", response_model=s.CommandAnswer, summary="Send a public reply", responses=COMMAND_PROBLEMS)

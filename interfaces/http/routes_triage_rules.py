@@ -18,6 +18,7 @@ from ledgerdesk.interfaces.settings import Role
 
 from . import schemas as s
 from . import triage_rule_schemas as t
+from .access import AccessDep
 from .deps import Caller, CallerDep, LedgerDep, ReaderDep
 from .inputs import Digits, MAX_VERSION
 from .problems import problem_responses
@@ -69,16 +70,18 @@ def get_rules(caller: ReaderDep, ledger: LedgerDep) -> PlainJSON:
 @router.get("/history", response_model=s.HistoryPage,
             summary="Every version of the tenant's triage rules: who changed them, when and why",
             description="Empty while the tenant has never defined its own rules.",
-            responses=problem_responses(422))
+            responses=problem_responses(422, 503))
 def get_history(
     caller: ReaderDep,
     ledger: LedgerDep,
+    access: AccessDep,
     after_version: Annotated[int, Digits, Query(ge=0, le=MAX_VERSION)] = 0,
     # A version holds the whole rule set (up to about 1 MB): a page of them is kept short.
     limit: Annotated[int, Digits, Query(ge=1, le=50)] = 20,
 ) -> PlainJSON:
     try:
-        return PlainJSON(ledger.history(caller.tenant, TriageRules, TriageRules.id_for(caller.tenant), after_version, limit,
-                                        "tenant"))
+        page = ledger.history(caller.tenant, TriageRules, TriageRules.id_for(caller.tenant), after_version, limit, "tenant")
     except NotFound:
-        return PlainJSON({"items": [], "next_after_version": None})
+        page = {"items": [], "next_after_version": None}
+    access.record("history", "triage_rules", {"after_version": after_version, "limit": limit})
+    return PlainJSON(page)

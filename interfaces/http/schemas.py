@@ -239,6 +239,8 @@ class TicketOut(BaseModel):
     rating: RatingOut | None
     created_at: str
     updated_at: str
+    as_of: str | None = Field(default=None, description="only in an as-of read (`?as_of=`): the instant asked for; "
+                              "`version` is then the version the aggregate had at it")
 
 
 class IdentityOut(BaseModel):
@@ -256,6 +258,8 @@ class CustomerOut(BaseModel):
     merged_into: UUID | None
     merged_customer_ids: list[UUID]
     created_at: str
+    as_of: str | None = Field(default=None, description="only in an as-of read (`?as_of=`): the instant asked for; "
+                              "`version` is then the version the aggregate had at it")
 
 
 class ConversationOut(BaseModel):
@@ -269,3 +273,5 @@ class ConversationOut(BaseModel):
     outbound_count: int
     closed: bool
     created_at: str
+    as_of: str | None = Field(default=None, description="only in an as-of read (`?as_of=`): the instant asked for; "
+                              "`version` is then the version the aggregate had at it")

@@ -27,15 +27,13 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledgerdesk.domain.audit import HUMAN_ACTOR_KINDS
-from ledgerdesk.domain.sla import TicketSla
-
 from ..event_record import EventRecord
 from ..instants import epoch_ms, utc
 from ..read_model import Batch, ReadModel
 from ..sla.book import EVENT_TYPES as SLA_EVENT_TYPES
 from ..sla.book import SlaBook
 from ..sla.clocks import NO_SLA_FIELDS
+from ..sla.measure import RESELECTING, drive_clocks, drives_clocks
 from ..sla.tables import sla_clocks, sla_customers, sla_escalations, sla_policies, sla_tickets
 from ..text import excerpt
 from .tables import inbox_counts, inbox_ticket_tags, inbox_tickets
@@ -190,27 +188,17 @@ class TicketInbox(ReadModel):
         at = utc(event.occurred_at)
         row["updated_at"] = at
         kind = event.type
-        sla: TicketSla | None = None
         if kind == "Ticket.CustomerMessageAdded":
             row["last_customer_message_at"] = at
-            sla = state.sla.of(ticket_id, row).sla
-            sla.customer_message(at)
         elif kind == "Ticket.ReplySent":
             row["reply_count"] += 1
-            if event.actor_kind in HUMAN_ACTOR_KINDS:
-                sla = state.sla.of(ticket_id, row).sla
-                sla.agent_reply(at)
         elif kind == "Ticket.StatusChanged":
             row["status"] = str(data["to_status"])
-            sla = state.sla.of(ticket_id, row).sla
-            sla.status_changed(row["status"], at)
         elif kind == "Ticket.PriorityChanged":
             row["priority"] = str(data["to_priority"])
             row["priority_rank"] = PRIORITY_RANK[row["priority"]]
-            sla = state.sla.reselect(row, at).sla
         elif kind == "Ticket.CategoryChanged":
             row["category"] = str(data["category"])
-            sla = state.sla.reselect(row, at).sla
         elif kind == "Ticket.Assigned":
             row["assignee"] = data["agent_id"]
             if data.get("team_id") is not None:
@@ -229,7 +217,12 @@ class TicketInbox(ReadModel):
             for level in data["levels"]:
                 escalations.put({"ticket_id": ticket_id, "metric": data["metric"], "cycle": data["cycle"], "level": level,
                                  "tenant": row["tenant"], "escalated_at": at})
-        if sla is not None:
+        # The clocks: sla/measure.py says which events move them and how.
+        if drives_clocks(event):
+            drive_clocks(state.sla.of(ticket_id, row).sla, event)
+            state.changed_clocks.add(ticket_id)
+        elif kind in RESELECTING:
+            state.sla.reselect(row, at)
             state.changed_clocks.add(ticket_id)
         state.changed_rows.add(ticket_id)
         if _bucket(row) != bucket:

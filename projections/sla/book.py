@@ -20,12 +20,13 @@ from sqlalchemy import select
 
 from ledgerdesk.domain.customer import follow_merges
 from ledgerdesk.domain.sla import TicketSla
-from ledgerdesk.domain.sla_policy import DEFAULT_ESCALATION, SlaPolicySnapshot, select_policy
+from ledgerdesk.domain.sla_policy import DEFAULT_ESCALATION, SlaPolicySnapshot
 
 from ..event_record import EventRecord
 from ..instants import utc
 from ..read_model import Batch
 from .clocks import clock_row, policy_snapshot, policy_terms, sla_fields
+from .measure import choose_policy, measured_under, reselect, start_clocks
 from .tables import sla_clocks, sla_customers, sla_policies, sla_tickets
 
 # The events the book reads itself (the inbox hands it ticket events).
@@ -74,8 +75,8 @@ class SlaBook:
     def open(self, ticket_id: str, tenant: str, channel: str, priority: str, category: str | None,
              customer_id: str, at: datetime) -> TicketWork:
         policy = self._select(tenant, priority, channel, category, customer_id)
-        sla = TicketSla(self._terms_of(policy))
-        sla.opened(at)
+        sla = start_clocks(self._terms_of(policy), at)
+        policy_id, policy_version = measured_under(policy)
         row = {
             "ticket_id": ticket_id,
             "tenant": tenant,
@@ -83,8 +84,8 @@ class SlaBook:
             "priority": priority,
             "category": category,
             "customer_id": customer_id,
-            "policy_id": policy.policy_id if policy is not None else None,
-            "policy_version": policy.version if policy is not None else None,
+            "policy_id": policy_id,
+            "policy_version": policy_version,
             "state": sla,
         }
         self.batch.table(sla_tickets).put(row)
@@ -123,10 +124,8 @@ class SlaBook:
         row = work.row
         row["priority"], row["category"] = inbox_row["priority"], inbox_row["category"]
         policy = self._select(row["tenant"], row["priority"], row["channel"], row["category"], row["customer_id"])
-        chosen = (policy.policy_id, policy.version) if policy is not None else (None, None)
-        if chosen != (row["policy_id"], row["policy_version"]):
-            work.sla.retarget(self._terms_of(policy), at)
-            row["policy_id"], row["policy_version"] = chosen
+        under = (row["policy_id"], row["policy_version"])
+        row["policy_id"], row["policy_version"] = reselect(work.sla, under, policy, self._terms_of, at)
         self.batch.table(sla_tickets).put(row)
         return work
 
@@ -161,11 +160,8 @@ class SlaBook:
     # -- policies and customers, as a ticket's policy is chosen ---------------------------------------
 
     def _select(self, tenant: str, priority: str, channel: str, category: str | None, customer_id: str) -> SlaPolicySnapshot | None:
-        policies = self._tenant_policies(tenant).values()
-        # The customer's tier is looked up only when some active policy matches on tiers.
-        uses_tiers = any(p.match.get("customer_tiers") and not p.retired for p in policies)
-        tier = self._tier(customer_id) if uses_tiers else None
-        return select_policy(policies, priority, channel, category, tier)
+        return choose_policy(self._tenant_policies(tenant).values(), priority, channel, category,
+                             lambda: self._tier(customer_id))
 
     def _tenant_policies(self, tenant: str) -> dict[str, SlaPolicySnapshot]:
         """The tenant's policies, read once per batch, with the batch's own policy events applied."""

@@ -77,3 +77,13 @@ def sla_policies(store: ReadStore, tenant: str) -> list[dict[str, Any]]:
             .order_by(p.c.rank, p.c.defined_at, p.c.policy_id)
         ).mappings().all()
     return [policy_view(row) for row in rows]
+
+
+def policy_ids(store: ReadStore, tenant: str) -> list[str]:
+    """Every SLA policy the tenant ever defined, retired ones included (as-of reads replay them from the log)."""
+    p = policies_table
+    with store.reading() as conn:
+        generation = store.active_generation(conn, NAME)
+        return list(conn.execute(
+            select(p.c.policy_id).where(p.c.generation == generation, p.c.tenant == tenant).order_by(p.c.policy_id)
+        ).scalars())
