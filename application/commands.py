@@ -157,6 +157,14 @@ class ReclaimTicket(TicketCommand):
 
 
 @dataclass(frozen=True)
+class RetakeTicket(TicketCommand):
+    """The reopened ticket's agent holds its slot again; an agent who cannot (not online, or full)
+    loses the ticket instead, so that routing gives it to someone who can."""
+
+    agent_id: str
+
+
+@dataclass(frozen=True)
 class RetagTicket(TicketCommand):
     add: tuple[str, ...] = ()
     remove: tuple[str, ...] = ()

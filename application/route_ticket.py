@@ -7,7 +7,9 @@ the agent's next version: the store keeps one and the Ledger decides the other a
 state, where the agent is full. When nobody can take it, the ticket is queued (Ticket.Queued)
 with the decision's reason and inputs.
 
-Reclaiming takes a ticket back from an agent who stayed offline past the grace period.
+Reclaiming takes a ticket back from an agent who stayed offline past the grace period; retaking
+gives a reopened ticket's slot back to its agent, or, when that agent cannot take it, the ticket to
+routing (never an assignee without a slot: capacity would no longer count it).
 """
 from __future__ import annotations
 
@@ -76,3 +78,24 @@ def reclaim_ticket(uow: UnitOfWork, cmd: c.ReclaimTicket) -> dict[str, Any]:
         return {"ticket_id": str(ticket.id), "assignee_id": ticket.assignee_id, "reclaimed": False}
     ticket.unassign(uow.meta, uow.at)
     return {"ticket_id": str(ticket.id), "assignee_id": None, "reclaimed": True}
+
+
+def retake_ticket(uow: UnitOfWork, cmd: c.RetakeTicket) -> dict[str, Any]:
+    """A reopened ticket's agent takes its slot again, on the agent's state now: online and under
+    capacity, as any take. Otherwise the ticket is unassigned with the reason, and routing, seeing
+    it unassigned, finds it an agent who is there and has room."""
+    ticket = uow.get(Ticket, cmd.ticket_id, field="ticket_id", expected_version=cmd.expected_version)
+    answer: dict[str, Any] = {"ticket_id": str(ticket.id), "assignee_id": ticket.assignee_id, "retaken": False}
+    if ticket.assignee_id != cmd.agent_id or ticket.status in UNROUTABLE or ticket.merged_into is not None:
+        return answer
+    agent = uow.find(Agent, Agent.id_for(uow.tenant, checked_agent_id(cmd.agent_id)))
+    if agent is None:  # a free-form assignee, no agent of ours: it holds no slot to take
+        return answer
+    if agent.holds(ticket.id) or (agent.presence is Presence.ONLINE and agent.load < agent.capacity):
+        agent.take(uow.meta, uow.at, ticket.id)
+        return {**answer, "retaken": True}
+    why = (f"holds {agent.load} tickets, its capacity is {agent.capacity}" if agent.presence is Presence.ONLINE
+           else f"is {agent.presence}")
+    reason = f"the ticket was reopened but agent {agent.agent_id} {why}: it is routed again"
+    ticket.unassign(replace(uow.meta, reason=reason), uow.at)
+    return {**answer, "assignee_id": None}

@@ -2,7 +2,8 @@
 
 - A customer message on a ticket with no agent: route it (application/route_ticket.py decides
   on the agents' state in the same append that stores the choice).
-- A ticket solved, closed, merged or unassigned: its agent's slot is given back.
+- A ticket solved, closed, merged or unassigned: its agent's slot is given back; reopened, its
+  agent takes it again, or, not online or full, loses it to routing.
 - A ticket handed to a team (by a person, or escalated to its escalation team), or unassigned:
   routed again (a team's ticket among the team's members).
 - A ticket nobody can take is queued once, with the reason (who was weighed and why not).
@@ -138,7 +139,7 @@ class RoutingPolicy:
         if ticket.assignee_id is None or not is_agent_id(ticket.assignee_id):
             return []
         ctx = policy_context(self.name, trigger, reason=f"the ticket was reopened: agent {ticket.assignee_id} holds its slot again")
-        return [c.TakeTicket(ctx, ticket.assignee_id, ticket.id)]
+        return [c.RetakeTicket(ctx, ticket.id, agent_id=ticket.assignee_id)]
 
     def _route_waiting(self, trigger: Trigger, ledger: Any) -> list[Any]:
         agent = ledger.aggregate(trigger.tenant, Agent, UUID(trigger.aggregate_id), field="agent_id")

@@ -778,7 +778,12 @@ MODE_LABELS = {
     "process": "read side as shipped (child projector)",
     "inline": "read side in the API process (a thread)",
     "external": "no read side (LEDGERDESK_PROJECTIONS=external)",
+    # The policies' cost on the command path: `process` runs the default policies (routing,
+    # escalation) in its child; these run the same read side without them, or with them on RabbitMQ.
+    "nopolicies": "read side as shipped, no policies (LEDGERDESK_POLICIES=)",
+    "broker": "read side as shipped, policies on RabbitMQ (child relays; --broker-workers workers)",
 }
+PROJECTIONS_OF_MODE = {"nopolicies": "process", "broker": "process"}
 
 
 def bench_backend(backend: str, args: argparse.Namespace, workdir: Path, rows: list[Row]) -> None:
@@ -807,16 +812,18 @@ def bench_backend(backend: str, args: argparse.Namespace, workdir: Path, rows: l
                   duration=args.warmup / 2)  # fmt: skip
 
         rates: dict[tuple[str, int], float] = {}
+        of_ref: dict[tuple[str, int], float] = {}  # cmd/s ÷ reference A's req/s in the same slices
         for index, mode in enumerate(args.modes):
             shipped = index == 0
-            ours = start_ledgerdesk(backend, mode, databases.ledgerdesk_for(mode), workdir)
+            ours = start_ledgerdesk(backend, mode, databases.ledgerdesk_for(mode), workdir, args, servers)
             servers.append(ours)
             log(f"  ledgerdesk ({MODE_LABELS[mode]}) pid {ours.pid} on :{ours.port}")
+            register_agents(ours, args.agents)
             # Warm it up (imports, caches, pools) and give every client some tickets.
             mixes = [TicketMix(worker=i, run_tag=uuid.uuid4().hex[:6]) for i in range(most)]
             run_phase("warm-up: ledgerdesk mix", ours.url, mixes, most, args.client, duration=args.warmup)
             for n in args.clients:
-                rates[mode, n] = load_point(backend, mode, n, ref, ours, mixes, ceiling[n], ref_b, args, rows)
+                rates[mode, n], of_ref[mode, n] = load_point(backend, mode, n, ref, ours, mixes, ceiling[n], ref_b, args, rows)
             if shipped:
                 history, items, ticket_id = history_phase(ours, args.client)
                 log(f"  {history.line('read')}  [{items} events per page]")
@@ -837,24 +844,87 @@ def bench_backend(backend: str, args: argparse.Namespace, workdir: Path, rows: l
                     share = rates[mode, n] / rates["external", n] if rates["external", n] else float("nan")
                     rows.append(Row(backend, f"cmd/s {mode} ÷ external @{n}", f"{share:.2f}", f">= {TARGET_READ_SIDE_SHARE}",
                                     share >= TARGET_READ_SIDE_SHARE))  # fmt: skip
+        if "nopolicies" in args.modes:  # what the policies (or their relay and workers) cost the command path
+            for mode in args.modes:
+                if mode in ("nopolicies", "external"):
+                    continue
+                for n in args.clients:
+                    share = rates[mode, n] / rates["nopolicies", n] if rates["nopolicies", n] else float("nan")
+                    rows.append(Row(backend, f"cmd/s {mode} ÷ nopolicies @{n}",
+                                    f"{share:.2f} ({rates[mode, n]:.0f}/{rates['nopolicies', n]:.0f})", "-", None))
+                    # The modes run one after another: each against Reference A of its own slices
+                    # is steadier when the machine's load changes in between.
+                    rows.append(Row(backend, f"(cmd/s ÷ ref A) {mode} ÷ nopolicies @{n}",
+                                    f"{of_ref[mode, n] / of_ref['nopolicies', n]:.2f}", "-", None))
     finally:
         for server in servers:
             server.stop()
         databases.drop()
 
 
-def start_ledgerdesk(backend: str, mode: str, database_url: str, workdir: Path) -> Server:
+class BrokerWorkers:
+    """`ledgerdesk worker` processes of the broker mode, stopped with the servers; their queues deleted."""
+
+    def __init__(self, ledgerdesk_bin: str, env: dict[str, str], count: int, workdir: Path) -> None:
+        self.env = {**env, "LEDGERDESK_POSTGRES_POOL_SIZE": "2"}  # the PostgreSQL server is shared
+        self.procs = [subprocess.Popen([ledgerdesk_bin, "worker", "--processes", "1", "--threads", "2"], env=self.env,
+                                       stdout=(workdir / f"worker-{i}.log").open("wb"), stderr=subprocess.STDOUT,
+                                       start_new_session=True) for i in range(count)]  # fmt: skip
+
+    def stop(self) -> None:
+        if not self.procs:
+            return
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.procs = []
+        import pika
+
+        conn = pika.BlockingConnection(pika.URLParameters(self.env["LEDGERDESK_BROKER_URL"]))
+        channel = conn.channel()
+        for policy in ("routing", "escalation", "triage"):
+            for suffix in ("", ".DQ", ".XQ"):
+                channel.queue_delete(f"{self.env['LEDGERDESK_BROKER_NAMESPACE']}.policy.{policy}{suffix}")
+        conn.close()
+
+
+def register_agents(ours: Server, count: int) -> None:
+    """Online agents in the bench's tenant, so that routing has work (a tenant without agents is not routed)."""
+    client = RawClient(ours.url)
+    for i in range(count):
+        profile = {"name": f"agent {i}", "teams": [], "capacity": 10,
+                   "skills": {"languages": [("zh", "en")[i % 2]], "categories": [], "channels": []}}
+        for method, path, body in (("PUT", f"/v1/agents/agent-{i:02d}", profile),
+                                   ("POST", f"/v1/agents/agent-{i:02d}/presence", {"status": "online"})):
+            sample, answer = timed(client, "agent", method, path, body)
+            if answer is None:
+                raise RuntimeError(f"registering agent-{i:02d}: {sample.status} {sample.detail[:200]}")
+    client.close()
+
+
+def start_ledgerdesk(backend: str, mode: str, database_url: str, workdir: Path, args: argparse.Namespace,
+                     servers: list[Any]) -> Server:  # fmt: skip
     python = sys.executable
     ledgerdesk_bin = shutil.which("ledgerdesk") or str(Path(python).with_name("ledgerdesk"))
     env = {**os.environ, "LEDGERDESK_API_KEYS": API_KEYS_ENV, "LEDGERDESK_DATABASE_URL": database_url,
-           "LEDGERDESK_PROJECTIONS": mode}  # fmt: skip
+           "LEDGERDESK_PROJECTIONS": PROJECTIONS_OF_MODE.get(mode, mode)}  # fmt: skip
+    if mode == "nopolicies":
+        env["LEDGERDESK_POLICIES"] = ""
+    if mode == "broker":
+        env.update({"LEDGERDESK_BROKER_URL": args.broker_url, "LEDGERDESK_BROKER_NAMESPACE": f"ldbench_{uuid.uuid4().hex[:8]}"})
+        servers.append(BrokerWorkers(ledgerdesk_bin, env, args.broker_workers, workdir))
     ours = Server(f"ledgerdesk ({mode})", [ledgerdesk_bin, "serve", "--host", HOST, "--port", "{port}"],
                   env, workdir / f"ledgerdesk-{backend}-{mode}.log")  # fmt: skip
     return ours.start()
 
 
 def load_point(backend: str, mode: str, n: int, ref: Server, ours: Server, mixes: list[TicketMix], ceiling: float,
-               ref_b: PhaseResult, args: argparse.Namespace, rows: list[Row]) -> float:  # fmt: skip
+               ref_b: PhaseResult, args: argparse.Namespace, rows: list[Row]) -> tuple[float, float]:  # fmt: skip
     """Slices of Reference A and ledgerdesk alternate, so both see the same background noise."""
     ref_parts, our_parts = [], []
     for _ in range(args.rounds):
@@ -886,7 +956,7 @@ def load_point(backend: str, mode: str, n: int, ref: Server, ours: Server, mixes
     if not label:
         rows.append(Row(backend, f"ref A p99/p50 @{n}", f"{ref_a.tail:.1f}", "-", None))
         rows.append(Row(backend, f"ref A ÷ ref B (HTTP cost) @{n}", f"{ref_a.rate / ref_b.rate:.2f}", "-", None))
-    return mix.rate
+    return mix.rate, ratio
 
 
 def profile_phases(
@@ -960,7 +1030,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--soak", type=int, help="requests in the soak (default 100000; 5000 with --quick; 0 skips it)")
     p.add_argument("--soak-postgres", action="store_true", help="soak on PostgreSQL too (default SQLite only)")
     p.add_argument("--modes", default="process,external",
-                   help="LEDGERDESK_PROJECTIONS values to run `serve` with, the shipped one first (process, inline, external)")  # fmt: skip
+                   help="LEDGERDESK_PROJECTIONS values to run `serve` with, the shipped one first (process, inline, external); "
+                        "nopolicies: process with LEDGERDESK_POLICIES=; broker: process with the policies on RabbitMQ")  # fmt: skip
+    p.add_argument("--agents", type=int, default=0, help="online agents registered in the bench's tenant, so routing works (default 0)")
+    p.add_argument("--broker-url", default="amqp://guest:guest@127.0.0.1:5672/", help="RabbitMQ of the broker mode")
+    p.add_argument("--broker-workers", type=int, default=2, help="ledgerdesk worker processes of the broker mode")
     p.add_argument("--client", choices=sorted(CLIENTS), default="raw", help="load-generator HTTP client (default raw)")
     p.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test",
                    help="an existing database to connect to for CREATE/DROP DATABASE of the scratch databases")  # fmt: skip

@@ -195,7 +195,10 @@ def build_timer_sweep(ledger: Ledger, store: ReadStore, settings: Settings) -> T
 def build_runtime(settings: Settings, clock: Clock = system_clock) -> Runtime:
     ledger = build_ledger(settings, clock)
     read_store = build_read_store(settings)
-    projector = build_projector(ledger, read_store, settings.policies)  # for status: read models and policies
+    # For status and /readyz: the read models, and the policies where this deployment follows the log
+    # for them; with a broker the relay does, and a policy's own position, never moved, would read
+    # as an ever-growing lag (/readyz a 503 once past LEDGERDESK_READY_MAX_LAG).
+    projector = build_projector(ledger, read_store, settings.policies if settings.broker_url is None else ())
     follower: ReadSide | None = None
     if settings.read_only:  # serving read models as they stand (a replay, say): nothing moves them
         pass

@@ -447,3 +447,17 @@ def test_sla_timers_are_sent_ahead_as_delayed_messages_and_escalate_once(deploym
         assert escalations() == [["warning"], ["breach"]]
     finally:
         projecting.stop()
+
+def test_with_a_broker_the_api_lists_no_policy_position_that_nothing_moves(tmp_path: Path) -> None:
+    """Found by the policy bench: `serve` with a broker listed policy:routing, followed by nobody
+    (the relay follows the log for it), so its lag grew with the log and /readyz turned 503."""
+    from ledgerdesk.interfaces.bootstrap import build_runtime
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/events.db", broker_url="amqp://guest:guest@127.0.0.1:5672/",
+                        projections="external", policies=("routing",))
+    runtime = build_runtime(settings)
+    try:
+        assert runtime.projector is not None and not [m.name for m in runtime.projector.models if m.name.startswith("policy:")]
+    finally:
+        runtime.ledger.close()
+        runtime.read_store.close()

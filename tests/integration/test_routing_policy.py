@@ -210,6 +210,30 @@ def test_a_reopened_ticket_takes_its_slot_again_and_a_reassigned_one_frees_it(le
     assert slots(ledger, tenant, "d1") == 0
 
 
+def test_a_reopened_ticket_whose_agent_is_full_goes_to_an_agent_with_room(ledger, routing) -> None:
+    """Found by the routing soak: the agent, full again by the time the customer wrote back, could
+    not take the slot, and the ticket stayed theirs with no slot held (capacity no longer counted it)."""
+    tenant = random_ref("tenant-")
+    agent(ledger, tenant, "d1", "zh")
+    until_quiet(routing)
+    ticket = UUID(ledger.execute(inbound(tenant, text="我的订单在哪里", thread="t1")).result["ticket_id"])
+    until_quiet(routing)
+    ledger.execute(c.ChangeTicketStatus(context(tenant), ticket, status="solved"))
+    until_quiet(routing)
+    other = ledger.execute(inbound(tenant, text="还有一个问题")).result["ticket_id"]
+    until_quiet(routing)
+    assert assignee(ledger, tenant, other) == "d1" and slots(ledger, tenant, "d1") == 1  # full: capacity 1
+    agent(ledger, tenant, "d2", "zh")
+    until_quiet(routing)
+
+    ledger.execute(inbound(tenant, text="又出问题了", thread="t1"))  # reopens the solved ticket
+    until_quiet(routing)
+    assert assignee(ledger, tenant, str(ticket)) == "d2"
+    assert slots(ledger, tenant, "d1") == 1 and slots(ledger, tenant, "d2") == 1
+    unassigned = [e for e in ledger.history(tenant, Ticket, ticket, 0, 100)["items"] if e["type"] == "Ticket.Unassigned"]
+    assert len(unassigned) == 1 and "agent d1 holds 1 tickets, its capacity is 1" in unassigned[0]["reason"]
+
+
 # -- agents who go offline --------------------------------------------------------------------
 
 
