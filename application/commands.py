@@ -148,6 +148,11 @@ class RouteTicket(TicketCommand):
 
 
 @dataclass(frozen=True)
+class QueueTicket(TicketCommand):
+    """Record that nobody can take the ticket now; the context's reason and decision say why."""
+
+
+@dataclass(frozen=True)
 class ReclaimTicket(TicketCommand):
     """Take the ticket back from an agent who went offline at `offline_since` and has not come
     back, so that routing gives it to someone who is there; nothing if either moved on."""

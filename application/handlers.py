@@ -15,7 +15,7 @@ from .team_handlers import TEAM_HANDLERS
 from .customer_resolution import identities_from_hints, resolve_customer
 from .mail_quarantine import QUARANTINE_HANDLERS
 from .escalate_ticket import escalate_ticket
-from .route_ticket import reclaim_ticket, retake_ticket, route_ticket
+from .route_ticket import queue_ticket, reclaim_ticket, retake_ticket, route_ticket
 from .sla_policy_handlers import SLA_POLICY_HANDLERS
 from .triage_rules_handlers import TRIAGE_RULES_HANDLERS
 from ledgerdesk.domain.errors import InvalidValue
@@ -156,6 +156,7 @@ COMMAND_HANDLERS = {
     c.TriageTicket: triage_ticket,
     c.RouteTicket: route_ticket,
     c.ReclaimTicket: reclaim_ticket,
+    c.QueueTicket: queue_ticket,
     c.RetakeTicket: retake_ticket,
     c.EscalateTicket: escalate_ticket,
     c.RetagTicket: retag_ticket,

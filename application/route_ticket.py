@@ -99,3 +99,11 @@ def retake_ticket(uow: UnitOfWork, cmd: c.RetakeTicket) -> dict[str, Any]:
     reason = f"the ticket was reopened but agent {agent.agent_id} {why}: it is routed again"
     ticket.unassign(replace(uow.meta, reason=reason), uow.at)
     return {**answer, "assignee_id": None}
+
+
+def queue_ticket(uow: UnitOfWork, cmd: c.QueueTicket) -> dict[str, Any]:
+    """The routing policy found nobody (on the read models' view): the ticket waits, said once."""
+    ticket = uow.get(Ticket, cmd.ticket_id, field="ticket_id", expected_version=cmd.expected_version)
+    if ticket.status not in UNROUTABLE and ticket.merged_into is None:
+        ticket.queue(uow.meta, uow.at)
+    return {"ticket_id": str(ticket.id), "queued": ticket.queued}

@@ -18,20 +18,21 @@ Which agents and which waiting tickets exist is read from the read models throug
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from ledgerdesk.domain.agent import Agent, Presence, is_agent_id
 from ledgerdesk.domain.audit import ActorKind
-from ledgerdesk.domain.routing import TicketNeeds
+from ledgerdesk.domain.routing import AgentCandidate, Assign, TicketNeeds, exclusion, route
 from ledgerdesk.domain.ticket import Ticket
 from ledgerdesk.domain.ticket_values import TicketStatus
 
 from . import commands as c
 from .event_views import describe
 from .policy import Trigger, policy_context
-from .route_ticket import UNROUTABLE, needs_of
+from .route_ticket import UNROUTABLE, candidate, needs_of
 
 OFFLINE_GRACE_ENDED = "Agent.OfflineGraceEnded"  # a timer's trigger, not an event of the log
 GRACE_TIMER_NAMESPACE = uuid5(NAMESPACE_URL, "https://ledgerdesk.invalid/offline-grace-timers")
@@ -56,8 +57,14 @@ class RoutingDirectory(Protocol):
         own state, and an agent freeing a slot triggers routing of the waiting tickets."""
         ...
 
-    def waiting_tickets(self, tenant: str, limit: int) -> list[UUID]:
-        """The tenant's unassigned, unsolved tickets, most urgent first."""
+    def waiting_tickets(self, tenant: str, limit: int,
+                        fits: Callable[[TicketNeeds], bool] | None = None) -> list[TicketNeeds]:
+        """The tenant's unassigned, unsolved tickets, most urgent first: those `fits` accepts."""
+        ...
+
+    def agent_candidates(self, tenant: str) -> list[AgentCandidate]:
+        """Every agent of the tenant (up to a bound) as the read models see them, to say why none
+        could take a ticket without loading each agent."""
         ...
 
 
@@ -93,16 +100,26 @@ class RoutingPolicy:
     def _route(self, trigger: Trigger, ticket: Ticket, reason: str, index: int = 0) -> list[Any]:
         if ticket.assignee_id is not None or ticket.status in UNROUTABLE or ticket.merged_into is not None:
             return []
-        candidates = tuple(self.directory.agent_ids(trigger.tenant, needs=needs_of(ticket)))
-        if not candidates:
-            if ticket.queued:  # it waits already, its reason said: a slot freeing up will route it
-                return []
-            # Weigh every agent, so that the queueing says who could not take it and why; a tenant
-            # with no agents does not route at all, and its tickets stay as they are.
-            candidates = tuple(self.directory.agent_ids(trigger.tenant, available_only=False))
-            if not candidates:
-                return []
-        return [c.RouteTicket(policy_context(self.name, trigger, reason=reason, index=index), ticket.id, candidates=candidates)]
+        needs = needs_of(ticket)
+        candidates = tuple(self.directory.agent_ids(trigger.tenant, needs=needs))
+        if candidates:
+            return [c.RouteTicket(policy_context(self.name, trigger, reason=reason, index=index), ticket.id,
+                                  candidates=candidates)]
+        if ticket.queued:  # it waits already, its reason said: a slot freeing up will route it
+            return []
+        # Nobody the read models know of can take it: the queueing says who was weighed and why
+        # not, from their view of each agent (a stale view only delays: an agent coming online or
+        # freeing a slot routes the waiting tickets on the agents' own state). A tenant with no
+        # agents does not route at all, and its tickets stay as they are.
+        weighed = self.directory.agent_candidates(trigger.tenant)
+        if not weighed:
+            return []
+        decision = route(needs, weighed)
+        if isinstance(decision, Assign):  # a limit the read models cannot see (a kind's): decide on the agent
+            return [c.RouteTicket(policy_context(self.name, trigger, reason=reason, index=index), ticket.id,
+                                  candidates=(decision.agent_id,))]
+        ctx = policy_context(self.name, trigger, reason=decision.reason, index=index, decision=decision.inputs)
+        return [c.QueueTicket(ctx, ticket.id)]
 
     def _reclaim(self, trigger: Trigger) -> list[Any]:
         agent_id, since = trigger.data["agent_id"], trigger.data["offline_since"]
@@ -146,16 +163,18 @@ class RoutingPolicy:
         free = agent.capacity - agent.load
         if agent.presence is not Presence.ONLINE or free <= 0:
             return []
-        waiting = self.directory.waiting_tickets(trigger.tenant, limit=free)
-        if not waiting:
-            return []
-        # The agent whose change this is, even if the agents read model has not seen it yet.
-        candidates = tuple(dict.fromkeys([agent.agent_id, *self.directory.agent_ids(trigger.tenant)]))
+        # The most urgent of the tickets this agent could take: one it lacks the skills for would
+        # only wait again, while another further down the queue stays unoffered.
+        waiting = self.directory.waiting_tickets(
+            trigger.tenant, limit=free, fits=lambda needs: exclusion(needs, candidate(agent, needs.channel)) is None)
         reason = f"agent {agent.agent_id} can take {free} more: the most urgent waiting tickets are routed again"
-        return [
-            c.RouteTicket(policy_context(self.name, trigger, reason=reason, index=i), ticket_id, candidates=candidates)
-            for i, ticket_id in enumerate(waiting)
-        ]
+        commands = []
+        for i, needs in enumerate(waiting):
+            # The agent whose change this is, even if the agents read model has not seen it yet.
+            candidates = tuple(dict.fromkeys([agent.agent_id, *self.directory.agent_ids(trigger.tenant, needs=needs)]))
+            commands.append(c.RouteTicket(policy_context(self.name, trigger, reason=reason, index=i),
+                                          UUID(needs.ticket_id), candidates=candidates))
+        return commands
 
 
 def _assignee_before(ledger: Any, ticket_id: UUID, version: int) -> str | None:

@@ -3,7 +3,8 @@ its tickets waiting for one (the inbox's unassigned view, in the inbox's order: 
 then priority, then age)."""
 from __future__ import annotations
 
-from uuid import UUID
+from collections.abc import Callable
+from datetime import datetime
 
 from ledgerdesk.application.ports import Clock, system_clock
 from ledgerdesk.domain.routing import AgentCandidate, Skills, TicketNeeds, choice_key, exclusion
@@ -13,6 +14,8 @@ from .inbox import queries as inbox
 from .store import ReadStore
 
 WAITING = ("new", "open", "pending")
+# How deep into the queue an agent freeing a slot looks for tickets it can take.
+WAITING_SCANNED = 500
 # The most agents a routing decision weighs on their aggregates' state (a load each). Up to this
 # many qualified agents the turn is exact; beyond, a burst routed before the read model sees its
 # own assignments may give the same agents a second ticket before the others get a first.
@@ -38,17 +41,38 @@ class ReadModelRoutingDirectory:
         fitting = [agent for agent in fitting if exclusion(needs, agent) is None]
         return [agent.agent_id for agent in sorted(fitting, key=choice_key)[:CANDIDATES]]
 
-    def waiting_tickets(self, tenant: str, limit: int) -> list[UUID]:
-        page = inbox.inbox(self.store, tenant, "unassigned", {"status": list(WAITING)},
-                           limit=max(1, min(limit, inbox.MAX_LIMIT)), now=self.clock())
-        return [UUID(item["ticket_id"]) for item in page["items"]][:limit]
+    def waiting_tickets(self, tenant: str, limit: int, fits: Callable[[TicketNeeds], bool] | None = None) -> list[TicketNeeds]:
+        found: list[TicketNeeds] = []
+        cursor, scanned = None, 0
+        while len(found) < limit and scanned < WAITING_SCANNED:
+            page = inbox.inbox(self.store, tenant, "unassigned", {"status": list(WAITING)}, cursor=cursor,
+                               limit=min(inbox.MAX_LIMIT, WAITING_SCANNED), now=self.clock())
+            for item in page["items"]:
+                needs = _needs(tenant, item)
+                if fits is None or fits(needs):
+                    found.append(needs)
+            scanned += len(page["items"])
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        return found[:limit]
+
+    def agent_candidates(self, tenant: str) -> list[AgentCandidate]:
+        rows = agents.agents_list(self.store, tenant, limit=agents.MAX_LIMIT)["items"]
+        return [_as_candidate(tenant, row, presence=row["presence"]) for row in rows]
 
 
-def _as_candidate(tenant: str, row: dict) -> AgentCandidate:
+def _needs(tenant: str, item: dict) -> TicketNeeds:
+    return TicketNeeds(ticket_id=item["ticket_id"], tenant=tenant, channel=item["channel"], priority=item["priority"],
+                       opened_at=datetime.fromisoformat(item["opened_at"]), language=item["language"],
+                       category=item["category"], team=item["team"])
+
+
+def _as_candidate(tenant: str, row: dict, presence: str = "online") -> AgentCandidate:
     skills = row["skills"]
-    return AgentCandidate(
+    return AgentCandidate(presence=presence,
         agent_id=row["agent_id"], tenant=tenant, capacity=row["capacity"], load=row["held_slots"],
-        teams=frozenset(row["teams"]), last_assigned=row["taken_total"] or None,
+        teams=frozenset(row["teams"]), last_assigned=row.get("taken_total") or None,
         skills=Skills(languages=frozenset(skills.get("languages", ())), categories=frozenset(skills.get("categories", ())),
                       channels=frozenset(skills.get("channels", ()))),
     )
