@@ -162,7 +162,8 @@ class Settings(BaseSettings):
         - the aggregate cache fast-forwards from the store, blocking, and hands out copies:
           several processes may write, and a command mutates what it loaded;
         - no snapshots, compressor or cipher: histories and feeds read the stored JSON directly;
-        - the library's own JSON transcoder, mapper and recorders, with UUID aggregate ids.
+        - the library's own JSON transcoder and mapper, its recorders extended by ours (each event's
+          hash stored beside it, application/event_hashes.py), with UUID aggregate ids.
         """
         common = {
             "AGGREGATE_CACHE_MAXSIZE": str(self.aggregate_cache_size),
@@ -188,7 +189,9 @@ class Settings(BaseSettings):
             if not path or path == ":memory:" or path.startswith("file:"):
                 # Other connections and processes open the log by its name: it must be a file.
                 raise ValueError("LEDGERDESK_DATABASE_URL: give a file, e.g. sqlite:///./ledgerdesk.db")
-            return {**common, "PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": path, "SQLITE_LOCK_TIMEOUT": "30"}
+            return {**common, "PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": path, "SQLITE_LOCK_TIMEOUT": "30",
+                    # The library's recorder, storing each event's hash in the events' transaction.
+                    "APPLICATION_RECORDER_TOPIC": "ledgerdesk.application.sqlite_recorder:LedgerSQLiteRecorder"}
         if url.scheme in ("postgresql", "postgres", "postgresql+psycopg"):
             return {
                 **common,
@@ -209,7 +212,8 @@ class Settings(BaseSettings):
                 "POSTGRES_LOCK_TIMEOUT": "10",
                 "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "5",
                 "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
-                # The library's recorder, but large appends stay out of psycopg's pipeline mode.
+                # The library's recorder, storing each event's hash in the events' transaction, and
+                # large appends kept out of psycopg's pipeline mode.
                 "APPLICATION_RECORDER_TOPIC": "ledgerdesk.application.postgres_recorder:LedgerPostgresRecorder",
             }
         raise ValueError(f"LEDGERDESK_DATABASE_URL: unsupported scheme {url.scheme!r} (sqlite:/// or postgresql://)")
