@@ -118,6 +118,11 @@ class Settings(BaseSettings):
     redis_dead_worker_seconds: float = Field(default=60.0, ge=1, le=86400)
     redis_maintenance_per_million: int = Field(default=10_000, ge=1, le=1_000_000)
 
+    # The audit checkpointer (beside the read models) stores the log's running hash every this many
+    # events, or after this many seconds when fewer came: an event is covered within about that.
+    audit_checkpoint_events: int = Field(default=1000, ge=1, le=1_000_000)
+    audit_checkpoint_seconds: float = Field(default=60.0, gt=0, le=86400)
+
     @field_validator("policies", mode="before")
     @classmethod
     def _policy_names(cls, value: Any) -> Any:

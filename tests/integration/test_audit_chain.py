@@ -7,6 +7,7 @@ Each test has a database of its own: verifying the log reads all of it, and thes
 """
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -239,3 +240,23 @@ def test_a_deleted_hash_row_without_its_event_counts_as_inserted_and_a_dangling_
     db.run("DELETE FROM event_hashes WHERE originator_id = ? AND originator_version = 2", (db.key(ticket),))
     db.run("DELETE FROM stored_events WHERE originator_id = ? AND originator_version = 3", (db.key(ticket),))
     assert found(ledger.verify_log().breaks) == [(str(ticket), 2, "inserted"), (str(ticket), 3, "removed")]
+
+
+def test_audit_verify_on_the_command_line_reports_each_break_and_exits_1(ledger: Ledger, settings: Settings, capsys) -> None:
+    from ledgerdesk.interfaces.cli import main
+
+    ticket = some_history(ledger, random_ref("tenant-"))[0]
+    url = settings.database_url
+    assert main(["audit", "checkpoint", "--database", url]) == 0
+    assert "checkpoint 1 at position" in capsys.readouterr().out
+    assert main(["audit", "verify", "--database", url]) == 0
+    output = capsys.readouterr()
+    assert output.out.startswith("verified: ") and "events/s" in output.out and "verifying" in output.err  # tqdm on stderr
+
+    db = Database(ledger, url)
+    db.run("UPDATE stored_events SET state = ? WHERE originator_id = ? AND originator_version = 2", (b'{}', db.key(ticket)))
+    assert main(["audit", "verify", "--database", url]) == 1
+    out = capsys.readouterr().out
+    assert f"BREAK stream {ticket} version 2 altered at position {positions(ledger, ticket)[2]}" in out and "NOT verified" in out
+    assert main(["audit", "verify", "--stream", str(ticket), "--json", "--database", url]) == 1
+    assert [(b["version"], b["kind"]) for b in json.loads(capsys.readouterr().out)["breaks"]] == [(2, "altered")]
