@@ -34,7 +34,7 @@ from ledgerdesk.domain.triage_rules import TriageRules
 from . import commands as c
 from .audit_verify import LogReport, stream_proof, verify_log, verify_stream
 from .errors import ConcurrencyConflict, IdempotencyKeyReused, NotFound
-from .event_views import describe
+from .event_views import describe, flatten
 from .group_commit import GroupCommit
 from .intake import intake_answer, receive_inbound_message
 from .log_positions import position_of
@@ -304,6 +304,6 @@ class Ledger(Application):
         """The tenant its first stored event names (None: no events, or not one of ours)."""
         first = self.recorder.select_events(stream_id, limit=1)
         try:
-            return json.loads(first[0].state)["meta"]["tenant"] if first else None
+            return flatten(json.loads(first[0].state)["meta"])["tenant"] if first else None
         except (ValueError, KeyError, TypeError):  # an event altered beyond reading: no tenant's
             return None
