@@ -14,6 +14,7 @@ stores no hash, alternating, on the same database.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import tempfile
@@ -95,16 +96,23 @@ def run(backend: str, url: str, args: argparse.Namespace) -> None:
     build_log(recorder, args.events, args.batch, args.seed)
     print(f"{backend:<9} log of {args.events:,} events appended in {time.perf_counter() - started:.1f} s")
     Checkpointer(recorder, every_events=1000).step(force=True)  # type: ignore[arg-type]
-    best = None
+    best, cpu = None, None
     for _ in range(args.repeats):
+        cpu_started = time.process_time()
         report = verify_log(recorder)  # type: ignore[arg-type]
+        cpu_spent = time.process_time() - cpu_started
         assert report.verified, report.as_dict()
+        cpu = cpu_spent if cpu is None else min(cpu, cpu_spent)
         best = report if best is None or report.seconds < best.seconds else best
-    assert best is not None
+    assert best is not None and cpu is not None
     rate = best.events / best.seconds
     verdict = "PASS" if rate >= 100_000 else "MISS"
     print(f"{backend:<9} verify_log: {best.events:,} events, {best.streams:,} streams, {best.checkpoints} checkpoints "
           f"in {best.seconds:.2f} s = {rate:,.0f} events/s (best of {args.repeats})   target >= 100,000   {verdict}")
+    # On a shared machine the wall clock counts other processes' turns: this process's own CPU does not
+    # (SQLite's work is in-process; PostgreSQL's server-side work is not counted here).
+    print(f"{backend:<9} verify_log CPU of this process: {cpu:.2f} s = {best.events / cpu:,.0f} events per CPU-second; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     if args.profile:
         from pyinstrument import Profiler
 
