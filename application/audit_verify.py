@@ -188,9 +188,11 @@ def verify_log(records: ChainRecords, progress: Callable[[int], None] | None = N
         if not rows:
             break
         running = checkpoints.reached(running, rows[0][0])
+        upcoming = checkpoints.upcoming
         for position, stream_id, version, topic, state, hash_ in rows:
-            if checkpoints.upcoming is not None and checkpoints.upcoming < position:
+            if upcoming is not None and upcoming < position:
                 running = checkpoints.reached(running, position)
+                upcoming = checkpoints.upcoming
             running = log_link(running, position, hash_ or UNRECORDED)
             check = streams.get(stream_id)
             if check is None:
@@ -198,11 +200,12 @@ def verify_log(records: ChainRecords, progress: Callable[[int], None] | None = N
                     streams[stream_id] = None
                     unsealed += 1
                     continue
-                check = streams[stream_id] = StreamCheck(stream_id, GENESIS, version if stream_id in streams else 1)
-            known = len(check.breaks)
+                check = streams[stream_id] = StreamCheck(stream_id, GENESIS, version if stream_id in streams else 1, track_seen=False)
+            breaks = check.breaks
+            known = len(breaks)
             check.add(version, topic, state, hash_)
-            if len(check.breaks) > known:
-                found.extend(_break(b, None if b.kind == "removed" else position) for b in check.breaks[known:])
+            if len(breaks) > known:
+                found.extend(_break(b, None if b.kind == "removed" else position) for b in breaks[known:])
         events += len(rows)
         after = rows[-1][0]
         if progress is not None:

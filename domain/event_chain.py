@@ -91,15 +91,18 @@ class StreamCheck:
 
     __slots__ = ("stream_id", "prev", "expected", "seen", "breaks")
 
-    def __init__(self, stream_id: str, prev: str = GENESIS, first_version: int = 1) -> None:
+    def __init__(self, stream_id: str, prev: str = GENESIS, first_version: int = 1, track_seen: bool = True) -> None:
         self.stream_id = stream_id
         self.prev, self.expected = prev, first_version
-        self.seen: set[int] = set()
+        # The versions met, for finish(recorded_versions); a caller that finds removed events
+        # otherwise (the whole log: one query for hashes without events) saves the set.
+        self.seen: set[int] | None = set() if track_seen else None
         self.breaks: list[Break] = []
 
     def add(self, version: int, topic: str, state: bytes, recorded_hash: str | None) -> None:
         stream_id, breaks = self.stream_id, self.breaks
-        self.seen.add(version)
+        if self.seen is not None:
+            self.seen.add(version)
         if self.expected < version:
             for missing in range(self.expected, version):
                 breaks.append(Break(stream_id, missing, "removed", f"version {missing} is missing before version {version}"))
@@ -119,7 +122,7 @@ class StreamCheck:
         """The breaks found; `recorded_versions` are the versions a hash was recorded for at append:
         one recorded with no event left is a removed event."""
         reported = {b.version for b in self.breaks if b.kind == "removed"}
-        for version in sorted(set(recorded_versions) - self.seen - reported):
+        for version in sorted(set(recorded_versions) - (self.seen or set()) - reported):
             self.breaks.append(Break(self.stream_id, version, "removed",
                                      "a hash was recorded for this version at append, but the event is gone"))
         return self.breaks
