@@ -34,8 +34,9 @@ from ledgerdesk.domain.triage_rules import TriageRules
 
 from . import commands as c
 from .as_of import Moment, aggregate_as_of
+from .audit_verify import LogReport, stream_proof, verify_log, verify_stream
 from .errors import ConcurrencyConflict, IdempotencyKeyReused, NotFound
-from .event_views import describe
+from .event_views import describe, flatten
 from .group_commit import GroupCommit
 from .intake import intake_answer, receive_inbound_message
 from .log_positions import position_of
@@ -288,3 +289,27 @@ class Ledger(Application):
                     if len(items) == limit:
                         break
         return {"items": items, "next_after": position, "head": head}
+
+    # -- audit: the hash chains (audit_verify.py) ------------------------------------------------
+
+    def verify_stream(self, stream_id: UUID, tenant: str | None = None, field: str = "stream") -> dict[str, Any]:
+        """One stream's chain checked; with `tenant`, only that tenant's stream (another's is a NotFound)."""
+        if tenant is not None and self._stream_tenant(stream_id) != tenant:
+            raise NotFound(f"no stream {stream_id}", field=field)
+        return verify_stream(self.recorder, stream_id)  # type: ignore[arg-type]
+
+    def verify_log(self, progress: Callable[[int], None] | None = None) -> LogReport:
+        """Every stream's chain and every checkpoint of the log."""
+        return verify_log(self.recorder, progress)  # type: ignore[arg-type]
+
+    def stream_proof(self, stream_id: UUID, up_to_version: int | None = None) -> dict[str, Any]:
+        """What checks a stream offline: see audit_verify.stream_proof."""
+        return stream_proof(self.recorder, stream_id, up_to_version)  # type: ignore[arg-type]
+
+    def _stream_tenant(self, stream_id: UUID) -> str | None:
+        """The tenant its first stored event names (None: no events, or not one of ours)."""
+        first = self.recorder.select_events(stream_id, limit=1)
+        try:
+            return flatten(json.loads(first[0].state)["meta"])["tenant"] if first else None
+        except (ValueError, KeyError, TypeError):  # an event altered beyond reading: no tenant's
+            return None

@@ -12,6 +12,7 @@ from typing import Protocol
 import psycopg
 
 from ledgerdesk import migrations
+from ledgerdesk.application.audit_checkpoints import CheckpointFollower, Checkpointer
 from ledgerdesk.application.ledger import Ledger
 from ledgerdesk.application.ports import Clock, system_clock
 from ledgerdesk.application.escalation_policy import LEVEL_REACHED, EscalationPolicy
@@ -151,7 +152,8 @@ def build_follower(ledger: Ledger, store: ReadStore, settings: Settings) -> Foll
     through the write path, which takes far longer than a read model's, and neither the inbox
     nor another policy must wait for it. With a broker, the relay instead of the policies: they
     run in `ledgerdesk worker` processes. The policies' timers have a sweep of their own, which
-    fires them here or, with a broker, sends them to the workers."""
+    fires them here or, with a broker, sends them to the workers. The audit checkpointer follows
+    the log too, at its own slower pace."""
     pace = {"fallback_wake_seconds": settings.projection_fallback_wake_seconds,
             "interval_seconds": settings.projection_interval_seconds}
     projecting = Follower(build_projector(ledger, store), name="projector", **pace)
@@ -166,7 +168,14 @@ def build_follower(ledger: Ledger, store: ReadStore, settings: Settings) -> Foll
     if sweep is not None:
         projecting.on_progress.append(sweep.wake)  # new rows may hold a sooner timer, or a timer's effect
         followers.append(sweep)
+    followers.append(CheckpointFollower(build_checkpointer(ledger, settings)))
     return Followers(followers)
+
+
+def build_checkpointer(ledger: Ledger, settings: Settings) -> Checkpointer:
+    """The audit checkpointer over the Ledger's log (its checkpoints live beside the events)."""
+    return Checkpointer(ledger.recorder, every_events=settings.audit_checkpoint_events,  # type: ignore[arg-type]
+                        every_seconds=settings.audit_checkpoint_seconds)
 
 
 def build_timer_sweep(ledger: Ledger, store: ReadStore, settings: Settings) -> TimerSweep | None:

@@ -9,6 +9,7 @@ import sys
 import threading
 from uuid import UUID
 
+from ledgerdesk.application.audit_checkpoints import checkpointer_status
 from ledgerdesk.application.ledger import Ledger
 from ledgerdesk.projections.follower import Followers
 from ledgerdesk.projections.policy_consumer import POLICY_PREFIX
@@ -17,9 +18,9 @@ from ledgerdesk.projections.projector import Projector
 from ledgerdesk.projections.read_model import ReadModel
 from ledgerdesk.projections.status import status
 
-from . import mail_quarantine_cli, replay_cli
+from . import audit_cli, mail_quarantine_cli, replay_cli
 from .bootstrap import (
-    POLICIES, build_follower, build_ledger, build_projector, build_read_store, build_runtime, ensure_dev_key, tune_garbage_collector,
+    POLICIES, build_checkpointer, build_follower, build_ledger, build_projector, build_read_store, build_runtime, ensure_dev_key, tune_garbage_collector,
 )
 from .preflight import StartupError, check_database, load_settings
 from .settings import Settings
@@ -129,8 +130,10 @@ def projections_status(args: argparse.Namespace) -> int:
         rows = status(build_projector(ledger, store))
         if settings.policies:
             rows += status(PolicyRelay(store, ledger.recorder, [POLICIES[n](store) for n in settings.policies], _no_send))
+    # The audit checkpointer follows the log too; its position is its last checkpoint (events' database).
+    checkpoints = checkpointer_status(build_checkpointer(ledger, settings))
     if args.json:
-        print(json.dumps(rows))
+        print(json.dumps([*rows, checkpoints]))
         return 0
     print(f"{'read model':<15} {'state':<12} {'generation':>10} {'position':>10} {'head':>10} {'lag':>8} {'parked':>7}  rebuilding")
     for row in rows:
@@ -142,6 +145,8 @@ def projections_status(args: argparse.Namespace) -> int:
             print(f"  tenant {held['tenant']} held from position {held['since']}: see `ledgerdesk projections parked`")
         if row["last_error"]:
             print(f"  last error at {row['last_error']['at']}: {row['last_error']['message']}")
+    print(f"{checkpoints['name']:<15} {checkpoints['state']:<12} {'-':>10} {checkpoints['position']:>10} {checkpoints['head']:>10} "
+          f"{checkpoints['lag']:>8} {'-':>7}  {checkpoints['checkpoints']} checkpoints, the last at {checkpoints['moved_at'] or '-'}")
     return 0
 
 
@@ -413,6 +418,7 @@ def parser() -> argparse.ArgumentParser:
 
     mail_quarantine_cli.add_commands(sub, database, _settings)
     replay_cli.add_commands(sub, database, _settings)
+    audit_cli.add_commands(sub, database, _settings)
     return p
 
 

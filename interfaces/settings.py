@@ -133,6 +133,11 @@ class Settings(BaseSettings):
     redis_dead_worker_seconds: float = Field(default=60.0, ge=1, le=86400)
     redis_maintenance_per_million: int = Field(default=10_000, ge=1, le=1_000_000)
 
+    # The audit checkpointer (beside the read models) stores the log's running hash every this many
+    # events, or after this many seconds when fewer came: an event is covered within about that.
+    audit_checkpoint_events: int = Field(default=1000, ge=1, le=1_000_000)
+    audit_checkpoint_seconds: float = Field(default=60.0, gt=0, le=86400)
+
     @model_validator(mode="after")
     def _backoff_in_order(self) -> Settings:
         if self.policy_min_backoff_seconds > self.policy_max_backoff_seconds:
@@ -189,7 +194,8 @@ class Settings(BaseSettings):
         - the aggregate cache fast-forwards from the store, blocking, and hands out copies:
           several processes may write, and a command mutates what it loaded;
         - no snapshots, compressor or cipher: histories and feeds read the stored JSON directly;
-        - the library's own JSON transcoder, mapper and recorders, with UUID aggregate ids.
+        - the library's own JSON transcoder and mapper, its recorders extended by ours (each event's
+          hash stored beside it, application/event_hashes.py), with UUID aggregate ids.
         """
         common = {
             "AGGREGATE_CACHE_MAXSIZE": str(self.aggregate_cache_size),
@@ -215,7 +221,9 @@ class Settings(BaseSettings):
             if not path or path == ":memory:" or path.startswith("file:"):
                 # Other connections and processes open the log by its name: it must be a file.
                 raise ValueError("LEDGERDESK_DATABASE_URL: give a file, e.g. sqlite:///./ledgerdesk.db")
-            return {**common, "PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": path, "SQLITE_LOCK_TIMEOUT": "30"}
+            return {**common, "PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": path, "SQLITE_LOCK_TIMEOUT": "30",
+                    # The library's recorder, storing each event's hash in the events' transaction.
+                    "APPLICATION_RECORDER_TOPIC": "ledgerdesk.application.sqlite_recorder:LedgerSQLiteRecorder"}
         if url.scheme in ("postgresql", "postgres", "postgresql+psycopg"):
             return {
                 **common,
@@ -236,7 +244,8 @@ class Settings(BaseSettings):
                 "POSTGRES_LOCK_TIMEOUT": "10",
                 "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "5",
                 "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
-                # The library's recorder, but large appends stay out of psycopg's pipeline mode.
+                # The library's recorder, storing each event's hash in the events' transaction, and
+                # large appends kept out of psycopg's pipeline mode.
                 "APPLICATION_RECORDER_TOPIC": "ledgerdesk.application.postgres_recorder:LedgerPostgresRecorder",
             }
         raise ValueError(f"LEDGERDESK_DATABASE_URL: unsupported scheme {url.scheme!r} (sqlite:/// or postgresql://)")

@@ -13,6 +13,7 @@ from ledgerdesk.interfaces.bootstrap import Runtime
 
 from . import (
     problems,
+    routes_access_log,
     routes_agents,
     routes_analytics,
     routes_audit,
@@ -40,7 +41,7 @@ API_ROUTERS = (
     # Order matters where paths overlap: /v1/customers/lookup before /v1/customers/{id}.
     routes_intake, routes_tickets, routes_timeline, routes_customers, routes_sla_policies,
     routes_inbox, routes_sla, routes_analytics, routes_projections, routes_events, routes_quarantine,
-    routes_agents, routes_teams, routes_triage_rules, routes_audit,
+    routes_agents, routes_teams, routes_triage_rules, routes_audit, routes_access_log,
 )
 
 
