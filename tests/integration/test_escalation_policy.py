@@ -243,3 +243,17 @@ def test_a_breach_hands_the_ticket_to_the_escalation_team_of_its_team(ledger, pr
     assert ledger.aggregate(tenant, Ticket, without_team).team_id is None
     breach = escalations(ledger, tenant, ticket_id)[-1]
     assert "escalation team refund-leads" in breach["reason"] and breach["decision"]["escalation_team"] == "refund-leads"
+
+
+def test_a_timer_fired_again_later_replays_the_first_answer_though_the_clock_was_read_anew(ledger, projector, escalation, now) -> None:
+    """Trial: the second firing of a timer whose escalation was stored read the clock at a later
+    instant, so its command differed from the stored one and was refused as a reused key."""
+    tenant = random_ref("t-")
+    define_policy(ledger, tenant)
+    projector.catch_up()
+    ticket_id, opened_at = opened(ledger, projector, tenant)
+    trigger = timer_trigger(tenant, str(ticket_id), "first_reply", 1, "breach")
+    now.at = opened_at + timedelta(seconds=FIRST_REPLY + 5)
+    assert run_policy(escalation, trigger, ledger) == 1
+    now.at += timedelta(seconds=30)  # the read model has not seen the escalation: the clock still owes it
+    assert run_policy(escalation, trigger, ledger) == 0
