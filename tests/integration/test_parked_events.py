@@ -248,7 +248,13 @@ def test_a_nul_already_in_the_log_is_stored_as_a_replacement_character_alike_on_
     )).result
     ticket = UUID(taken["ticket_id"])
     ledger.execute(c.ReplyToTicket(context(), ticket, text="on\x00its way"))
-    ledger.execute(c.AssignTicket(context(), ticket, agent_id="li\x00na", team_id="team\x00a"))
+    # Agent and team ids with a control character are refused by commands since; an older version
+    # stored them: written here as it did, past today's rule.
+    from ledgerdesk.domain.ticket import Ticket
+    stored = ledger.aggregate(tenant, Ticket, ticket)
+    stored.trigger_event(Ticket.Assigned, timestamp=datetime(2026, 11, 11, 1, tzinfo=timezone.utc),
+                         meta=context().meta(), agent_id="li\x00na", team_id="team\x00a")
+    ledger._append([stored])
 
     projector = Projector(read_store, ledger.recorder, all_read_models())
     projector.catch_up()
