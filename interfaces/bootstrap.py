@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import gc
-from datetime import timedelta
+from datetime import datetime, timedelta
 import json
 import secrets
 from dataclasses import dataclass
@@ -12,6 +12,8 @@ from typing import Protocol
 import psycopg
 
 from ledgerdesk import migrations
+from ledgerdesk.application.case_files.build import build_case
+from ledgerdesk.application.case_files.scope import CaseScope
 from ledgerdesk.application.ledger import Ledger
 from ledgerdesk.application.ports import Clock, system_clock
 from ledgerdesk.application.escalation_policy import LEVEL_REACHED, EscalationPolicy
@@ -26,7 +28,9 @@ from ledgerdesk.projections.policy_relay import RELAY_NAME, PolicyRelay
 from ledgerdesk.projections.policy_runner import PolicyRunner
 from ledgerdesk.projections.projector import Projector
 from ledgerdesk.projections.routing_directory import ReadModelRoutingDirectory
+from ledgerdesk.projections.sla import queries as sla_queries
 from ledgerdesk.projections.sla.due_clocks import ReadModelSlaTimers, SlaClockTimers
+from ledgerdesk.projections.timeline.case_index import TimelineCaseIndex
 from ledgerdesk.projections.timer_sweep import TimerSource, TimerSweep
 from ledgerdesk.projections.store import ReadStore
 
@@ -69,6 +73,19 @@ def build_read_store(settings: Settings) -> ReadStore:
     migrations.upgrade(store.write_engine)
     store.register(m.name for m in all_read_models())
     return store
+
+
+CaseBuilder = Callable[[str, CaseScope, datetime | None, datetime], dict]
+
+
+def build_case_builder(ledger: Ledger, store: ReadStore) -> CaseBuilder:
+    """`(tenant, scope, as_of, now) -> case file`: the log replayed, candidates and SLA clocks from the read models."""
+    index = TimelineCaseIndex(store)
+
+    def clocks(tenant: str, ticket_id: str, now: datetime) -> dict | None:
+        return sla_queries.ticket_sla(store, tenant, ticket_id, now)
+
+    return lambda tenant, scope, as_of, now: build_case(ledger, index, clocks, tenant, scope, as_of, now)
 
 
 # Each policy by name, made for a projector's read store (what it looks up there).

@@ -17,7 +17,7 @@ from ledgerdesk.projections.projector import Projector
 from ledgerdesk.projections.read_model import ReadModel
 from ledgerdesk.projections.status import status
 
-from . import mail_quarantine_cli
+from . import case_cli, mail_quarantine_cli
 from .bootstrap import (
     POLICIES, build_follower, build_ledger, build_projector, build_read_store, build_runtime, ensure_dev_key, tune_garbage_collector,
 )
@@ -412,6 +412,7 @@ def parser() -> argparse.ArgumentParser:
     h.set_defaults(func=history)
 
     mail_quarantine_cli.add_commands(sub, database, _settings)
+    case_cli.add_commands(sub, database, _settings)
     return p
 
 

@@ -22,6 +22,7 @@ import orjson
 from eventsourcing.persistence import StoredEvent
 
 from ledgerdesk.domain.errors import InvalidValue
+from ledgerdesk.domain.ticket_values import checked_order_id
 
 from ..errors import NotFound
 from ..event_views import event_type, flatten
@@ -190,3 +191,18 @@ def _is_tenants(ledger: Any, tenant: str, stream_id: UUID, kind: str) -> bool:
     if not first or not event_type(first[0].topic).lower().startswith(kind + "."):
         return False
     return flatten(orjson.loads(first[0].state))["meta"]["tenant"] == tenant
+
+
+def scope_from(order_id: str | None = None, customer_id: UUID | None = None, ticket_id: UUID | None = None) -> CaseScope:
+    """Exactly one of them, checked; InvalidValue naming the field otherwise."""
+    given = [(name, value) for name, value in (("order_id", order_id), ("customer_id", customer_id), ("ticket_id", ticket_id))
+             if value is not None]
+    if not given:
+        raise InvalidValue("give one of order_id, customer_id or ticket_id", field="order_id")
+    if len(given) > 1:
+        raise InvalidValue(f"give exactly one of order_id, customer_id or ticket_id, not {' and '.join(n for n, _ in given)}",
+                           field=given[1][0])
+    name, value = given[0]
+    if name == "order_id":
+        return CaseScope(ScopeKind.ORDER, checked_order_id(str(value)))
+    return CaseScope(ScopeKind.CUSTOMER if name == "customer_id" else ScopeKind.TICKET, str(UUID(str(value))))

@@ -15,6 +15,7 @@ from . import (
     problems,
     routes_agents,
     routes_analytics,
+    routes_cases,
     routes_customers,
     routes_events,
     routes_health,
@@ -37,7 +38,7 @@ API_ROUTERS = (
     # Order matters where paths overlap: /v1/customers/lookup before /v1/customers/{id}.
     routes_intake, routes_tickets, routes_timeline, routes_customers, routes_sla_policies,
     routes_inbox, routes_sla, routes_analytics, routes_projections, routes_events, routes_quarantine,
-    routes_agents, routes_triage_rules,
+    routes_agents, routes_triage_rules, routes_cases,
 )
 
 
@@ -70,6 +71,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     for module in API_ROUTERS:
         app.include_router(module.router, dependencies=checks, responses=problems.problem_responses(401))
     app.include_router(routes_health.router, dependencies=[Depends(checked_query_and_headers)])
+    app.include_router(routes_cases.pages)  # the page shell and its script: no data, no key, no query read
     app.add_middleware(ReadModelPositionHeader)
     app.add_middleware(BodyLimit, json_bytes=settings.max_json_body_bytes, email_bytes=settings.max_email_body_bytes)
     app.add_middleware(ApiKeyAuth, keys=settings.api_keys)
