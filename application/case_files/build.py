@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from .entries import StoredStep, case_entries, ticket_facts
 from .proof import proof_section, stream_proof
@@ -22,32 +22,36 @@ def build_case(ledger: Any, index: CaseIndex, sla_clocks: SlaClocks, tenant: str
     """The case of `scope` as it stood at `as_of` (None: `now`), from the tenant's streams only."""
     moment = now if as_of is None else as_of
     resolved = resolve_scope(ledger, index, tenant, scope, moment)
-    proofs, steps = [], {}
-    for stream_id in sorted(resolved.streams, key=str):
-        stream = resolved.streams[stream_id]
-        proof = stream_proof(ledger, stream_id, stream.stored[-1].originator_version, stored=stream.stored)
-        proofs.append(proof)
-        steps[proof["stream_id"]] = [StoredStep(proof["stream_id"], e["version"], e["topic"], e["state"]) for e in proof["events"]]
+    proofs = [stream_proof(ledger, stream_id, stream.stored[-1].originator_version, stored=stream.stored)
+              for stream_id, stream in sorted(resolved.streams.items(), key=lambda item: str(item[0]))]
+    scope_view = {
+        "kind": str(scope.kind),
+        "field": scope.field,
+        "value": scope.value,
+        "ticket_ids": resolved.ids("ticket"),
+        "conversation_ids": resolved.ids("conversation"),
+        "customer_ids": resolved.customer_ids,
+    }
+    return assemble_case(tenant, scope_view, proofs, moment, as_of is not None, now,
+                         lambda ticket_id: sla_outcome(sla_clocks, tenant, ticket_id, moment, now))
+
+
+def assemble_case(tenant: str, scope_view: dict[str, Any], proofs: list[dict[str, Any]], moment: datetime, requested: bool,
+                  now: datetime, sla_of: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
+    """The case file from its streams' proofs: entries and tickets' facts are made from the proofs' stored states."""
+    steps = {p["stream_id"]: [StoredStep(p["stream_id"], e["version"], e["topic"], e["state"]) for e in p["events"]] for p in proofs}
     entries = case_entries(steps)
     facts = ticket_facts(entries)
-    tickets = [{**facts[t], "sla": sla_outcome(sla_clocks, tenant, t, moment, now)} for t in sorted(facts)]
     proof = proof_section(proofs)
     return {
         "format": FORMAT,
         "tenant": tenant,
-        "scope": {
-            "kind": str(scope.kind),
-            "field": scope.field,
-            "value": scope.value,
-            "ticket_ids": resolved.ids("ticket"),
-            "conversation_ids": resolved.ids("conversation"),
-            "customer_ids": resolved.customer_ids,
-        },
+        "scope": scope_view,
         "as_of": moment.isoformat(),
-        "as_of_requested": as_of is not None,
+        "as_of_requested": requested,
         "generated_at": now.isoformat(),
         "entries": entries,
-        "tickets": tickets,
+        "tickets": [{**facts[t], "sla": sla_of(t)} for t in sorted(facts)],
         "proof": proof,
         "verification": {"command": VERIFY_COMMAND, "digest": proof["digest"], "covered": COVERED, "not_covered": list(NOT_COVERED)},
     }
