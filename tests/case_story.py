@@ -48,8 +48,8 @@ def _message(tenant: str, channel: Channel, thread: str, user: str, text: str, o
         sent_at, c.CustomerHints(email=email, name="李雷"), order_id=order_id)
 
 
-def tell_story(ledger, read_store, projector: Projector, clock) -> Story:  # type: ignore[no-untyped-def]
-    tenant, order_id, email = random_ref("shop-"), random_ref("TB-"), random_ref("buyer-") + "@example.com"
+def tell_story(ledger, read_store, projector: Projector, clock, tenant: str | None = None) -> Story:  # type: ignore[no-untyped-def]
+    tenant, order_id, email = tenant or random_ref("shop-"), random_ref("TB-"), random_ref("buyer-") + "@example.com"
     admin = Actor(ActorKind.AGENT, "admin-abe")
     ledger.execute(c.DefineSlaPolicy(
         _context(tenant, admin), name="Fast first reply", rank=1, match={}, targets={"first_reply": FIRST_REPLY_SECONDS},

@@ -87,8 +87,10 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             for operation in path.values():
                 for code, answer in operation.get("responses", {}).items():
                     content = answer.get("content", {})
-                    schema = content.get("application/json", {}).get("schema", {})
-                    if code[0] in "45" and schema.get("$ref", "").endswith("/Problem"):
-                        content[problems.MEDIA_TYPE] = content.pop("application/json")
+                    # Under whichever media type FastAPI put it (a route answering HTML puts its
+                    # problems under text/html): problems are application/problem+json.
+                    for media in list(content):
+                        if code[0] in "45" and content[media].get("schema", {}).get("$ref", "").endswith("/Problem"):
+                            content[problems.MEDIA_TYPE] = content.pop(media)
         app.openapi_schema = document
     return app.openapi_schema
