@@ -67,6 +67,7 @@ def tell_story(ledger, read_store, projector: Projector, clock, tenant: str | No
     triaging.catch_up()  # policy:triage sets the category, caused by the customer's message
     second = ledger.execute(_message(tenant, Channel.EMAIL, f"<{random_ref()}@example.com>", email,
                                      f"Where is my parcel? Order {order_id}", order_id, email, clock.now)).result
+    triaging.catch_up()
     projector.catch_up()
     middle = clock.now + timedelta(milliseconds=500)
 
