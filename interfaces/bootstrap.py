@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import gc
-from datetime import timedelta
+from uuid import UUID
+from datetime import datetime, timedelta
 import json
 import secrets
 from dataclasses import dataclass
@@ -13,6 +14,9 @@ import psycopg
 
 from ledgerdesk import migrations
 from ledgerdesk.application.audit_checkpoints import CheckpointFollower, Checkpointer
+from ledgerdesk.application.case_files.build import build_case
+from ledgerdesk.application.case_files.scope import CaseScope
+from ledgerdesk.application.errors import NotFound
 from ledgerdesk.application.ledger import Ledger
 from ledgerdesk.application.ports import Clock, system_clock
 from ledgerdesk.application.escalation_policy import LEVEL_REACHED, EscalationPolicy
@@ -27,8 +31,11 @@ from ledgerdesk.projections.policy_relay import RELAY_NAME, PolicyRelay
 from ledgerdesk.projections.policy_runner import PolicyRunner
 from ledgerdesk.projections.projector import Projector
 from ledgerdesk.projections.routing_directory import ReadModelRoutingDirectory
+from ledgerdesk.projections.sla import queries as sla_queries
 from ledgerdesk.projections.sla.due_clocks import ReadModelSlaTimers, SlaClockTimers
+from ledgerdesk.projections.timeline.case_index import TimelineCaseIndex
 from ledgerdesk.projections.timer_sweep import TimerSource, TimerSweep
+from ledgerdesk.projections.sla.as_of import ticket_sla_as_of
 from ledgerdesk.projections.store import ReadStore
 
 from .broker import build_broker
@@ -70,6 +77,24 @@ def build_read_store(settings: Settings) -> ReadStore:
     migrations.upgrade(store.write_engine)
     store.register(m.name for m in all_read_models())
     return store
+
+
+CaseBuilder = Callable[[str, CaseScope, datetime | None, datetime], dict]
+
+
+def build_case_builder(ledger: Ledger, store: ReadStore) -> CaseBuilder:
+    """`(tenant, scope, as_of, now) -> case file`: the log replayed, candidates and SLA clocks from the read models."""
+    index = TimelineCaseIndex(store)
+
+    def clocks(tenant: str, ticket_id: str, moment: datetime, now: datetime) -> dict | None:
+        if moment >= now:
+            return sla_queries.ticket_sla(store, tenant, ticket_id, now)
+        try:  # the ticket's own events replayed to the moment, under the policies in force then
+            return ticket_sla_as_of(ledger, sla_queries.policy_ids(store, tenant), tenant, UUID(ticket_id), moment)
+        except NotFound:
+            return None
+
+    return lambda tenant, scope, as_of, now: build_case(ledger, index, clocks, tenant, scope, as_of, now)
 
 
 # Each policy by name, made for a projector's read store (what it looks up there).

@@ -18,7 +18,7 @@ from ledgerdesk.projections.projector import Projector
 from ledgerdesk.projections.read_model import ReadModel
 from ledgerdesk.projections.status import status
 
-from . import audit_cli, mail_quarantine_cli, replay_cli
+from . import audit_cli, case_cli, mail_quarantine_cli, replay_cli
 from .bootstrap import (
     POLICIES, build_checkpointer, build_follower, build_ledger, build_projector, build_read_store, build_runtime, ensure_dev_key, tune_garbage_collector,
 )
@@ -419,6 +419,7 @@ def parser() -> argparse.ArgumentParser:
     mail_quarantine_cli.add_commands(sub, database, _settings)
     replay_cli.add_commands(sub, database, _settings)
     audit_cli.add_commands(sub, database, _settings)
+    case_cli.add_commands(sub, database, _settings)
     return p
 
 

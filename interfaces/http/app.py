@@ -17,6 +17,7 @@ from . import (
     routes_agents,
     routes_analytics,
     routes_audit,
+    routes_cases,
     routes_customers,
     routes_events,
     routes_health,
@@ -41,7 +42,7 @@ API_ROUTERS = (
     # Order matters where paths overlap: /v1/customers/lookup before /v1/customers/{id}.
     routes_intake, routes_tickets, routes_timeline, routes_customers, routes_sla_policies,
     routes_inbox, routes_sla, routes_analytics, routes_projections, routes_events, routes_quarantine,
-    routes_agents, routes_teams, routes_triage_rules, routes_audit, routes_access_log,
+    routes_agents, routes_teams, routes_triage_rules, routes_audit, routes_access_log, routes_cases,
 )
 
 
@@ -74,6 +75,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     for module in API_ROUTERS:
         app.include_router(module.router, dependencies=checks, responses=problems.problem_responses(401))
     app.include_router(routes_health.router, dependencies=[Depends(checked_query_and_headers)])
+    app.include_router(routes_cases.pages)  # the page shell and its script: no data, no key, no query read
     app.add_middleware(ReadModelPositionHeader)
     app.add_middleware(BodyLimit, json_bytes=settings.max_json_body_bytes, email_bytes=settings.max_email_body_bytes)
     if settings.read_only:
@@ -91,8 +93,10 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             for operation in path.values():
                 for code, answer in operation.get("responses", {}).items():
                     content = answer.get("content", {})
-                    schema = content.get("application/json", {}).get("schema", {})
-                    if code[0] in "45" and schema.get("$ref", "").endswith("/Problem"):
-                        content[problems.MEDIA_TYPE] = content.pop("application/json")
+                    # Under whichever media type FastAPI put it (a route answering HTML puts its
+                    # problems under text/html): problems are application/problem+json.
+                    for media in list(content):
+                        if code[0] in "45" and content[media].get("schema", {}).get("$ref", "").endswith("/Problem"):
+                            content[problems.MEDIA_TYPE] = content.pop(media)
         app.openapi_schema = document
     return app.openapi_schema

@@ -99,3 +99,17 @@ def checked_day(value: date, field: str) -> date:
     if not EARLIEST_DAY <= value <= LATEST_DAY:
         raise InvalidValue(f"a day from {EARLIEST_DAY} to {LATEST_DAY}", field=field)
     return value
+
+
+def parsed_instant(text: str, field: str) -> datetime:
+    """An RFC 3339 instant with its offset (`2026-11-11T08:00:00+08:00`, `...Z`), from 1970 to 2100.
+
+    A date alone or a time with no offset is refused: which instant it names depends on a zone."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except (TypeError, ValueError):
+        raise InvalidValue("an RFC 3339 instant with an offset, e.g. 2026-11-11T08:00:00+08:00", field=field) from None
+    if value.tzinfo is None or value.utcoffset() is None or "T" not in text.upper():
+        raise InvalidValue("an instant needs a date, a time and an offset (Z or +08:00): without one it is ambiguous",
+                           field=field)
+    return checked_instant(value, field)

@@ -10,6 +10,7 @@ from ledgerdesk.application.errors import Forbidden
 from ledgerdesk.interfaces.settings import ApiKey, Role
 
 from . import audit_schemas as a
+from .access import AccessDep
 from .deps import LedgerDep, get_principal
 from .problems import problem_responses
 from .responses import PlainJSON
@@ -41,6 +42,9 @@ VerifierDep = Annotated[ApiKey, Depends(get_verifier)]
 def verify(
     key: VerifierDep,
     ledger: LedgerDep,
+    access: AccessDep,
     stream: Annotated[UUID, Query(description="the stream's id: an aggregate's id, e.g. a ticket's")],
 ) -> PlainJSON:
-    return PlainJSON(ledger.verify_stream(stream, tenant=key.tenant, field="stream"))
+    verdict = ledger.verify_stream(stream, tenant=key.tenant, field="stream")
+    access.record("verify", f"stream/{stream}")
+    return PlainJSON(verdict)

@@ -1,7 +1,7 @@
 """The customer timeline's tables: entries, and the lookups that say whose an event is."""
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, String, Table, Text
+from sqlalchemy import BigInteger, Column, DateTime, Index, String, Table, Text, text
 
 from ..schema import generation_column, metadata
 
@@ -28,6 +28,10 @@ timeline_entries = Table(
     Column("detail", Text, nullable=False),
 )
 Index(None, timeline_entries.c.generation, timeline_entries.c.customer_id, timeline_entries.c.occurred_at, timeline_entries.c.position)
+# Order links by their detail (`{"order_id": ...}`): the tickets of an order, for case files.
+ORDER_LINKED = text("kind = 'order_linked'")
+Index("ix_timeline_entries_order_links", timeline_entries.c.generation, timeline_entries.c.detail,
+      sqlite_where=ORDER_LINKED, postgresql_where=ORDER_LINKED)
 
 timeline_customers = Table(
     "timeline_customers",
