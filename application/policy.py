@@ -48,6 +48,8 @@ class Trigger:
     actor_kind: str
     actor_id: str
     data: dict[str, Any]
+    # The event's log position (None: a timer's): a policy reads read models at least this fresh.
+    position: int | None = None
 
     def caused_by(self, policy: str) -> bool:
         """Whether this event is one of the policy's own doing (it never reacts to those)."""

@@ -62,6 +62,12 @@ class RoutingDirectory(Protocol):
         """The tenant's unassigned, unsolved tickets, most urgent first: those `fits` accepts."""
         ...
 
+    def caught_up_to(self, position: int | None) -> None:
+        """Waits (briefly) until the read models it answers from have applied the log up to
+        `position`: a policy following the log may be ahead of them, and would otherwise miss an
+        agent who came online just before the message it is routing."""
+        ...
+
     def agent_candidates(self, tenant: str) -> list[AgentCandidate]:
         """Every agent of the tenant (up to a bound) as the read models see them, to say why none
         could take a ticket without loading each agent."""
@@ -83,6 +89,7 @@ class RoutingPolicy:
         self.directory = directory
 
     def commands_for(self, trigger: Trigger, ledger: Any) -> list[Any]:
+        self.directory.caught_up_to(trigger.position)
         if trigger.type == OFFLINE_GRACE_ENDED:
             return self._reclaim(trigger)
         if trigger.type.startswith("Agent."):

@@ -42,12 +42,19 @@ def trigger_from_payload(policy: str, args: tuple, kwargs: dict[str, Any]) -> Tr
     if kwargs["policy"] != policy:
         raise PolicyError(f"a message for policy {kwargs['policy']!r} reached the queue of policy {policy!r}")
     fields = kwargs["trigger"]
+    if isinstance(fields, dict) and "position" in fields:  # optional: a timer's trigger has none
+        position = fields.get("position")
+        if position is not None and (not isinstance(position, int) or isinstance(position, bool) or position < 0):
+            raise PolicyError(f"trigger field position is not a log position: {position!r}")
+        fields = {k: v for k, v in fields.items() if k != "position"}
+    else:
+        position = None
     if not isinstance(fields, dict) or set(fields) != set(_FIELD_TYPES):
         raise PolicyError(f"a trigger has the fields {sorted(_FIELD_TYPES)}, not {sorted(fields) if isinstance(fields, dict) else fields!r}")
     for name, kind in _FIELD_TYPES.items():
         if not isinstance(fields[name], kind) or (kind is int and isinstance(fields[name], bool)):
             raise PolicyError(f"trigger field {name} is not a {getattr(kind, '__name__', kind)}: {fields[name]!r}")
-    return Trigger(**fields)
+    return Trigger(**fields, position=position)
 
 
 def _not_here(policy: str, trigger: Trigger) -> None:

@@ -13,6 +13,7 @@ that those commands use does not list it.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from ledgerdesk.application.event_views import event_id_text
@@ -34,9 +35,13 @@ class PolicyConsumer(ReadModel):
         self.event_types = policy.event_types  # type: ignore[misc]
 
     def apply(self, batch: Batch, event: EventRecord) -> None:
-        self.handle(event)  # no rows: the batch's transaction only carries the position
+        # In a projector beside the read models, they take this batch in the same pass: the
+        # policy cannot wait for them to reach the trigger, so it does not ask to.
+        run_policy(self.policy, replace(trigger_of(event), position=None), self.ledger)  # no rows: the batch carries the position
 
     def handle(self, event: EventRecord) -> None:
+        """The trigger as a follower of its own hands it over: the policy may wait for the read
+        models it reads to reach it."""
         run_policy(self.policy, trigger_of(event), self.ledger)
 
 
@@ -51,4 +56,5 @@ def trigger_of(event: EventRecord) -> Trigger:
         actor_kind=event.actor_kind,
         actor_id=event.actor_id,
         data=event.data,
+        position=event.position,
     )

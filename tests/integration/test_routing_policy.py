@@ -316,3 +316,26 @@ def test_an_agent_full_for_chats_still_takes_an_email(ledger, routing) -> None:
     assert len(queued) == 1 and "full" in queued[0]["reason"]
     agent_now = ledger.aggregate(tenant, Agent, Agent.id_for(tenant, "mix"))
     assert agent_now.load_of("chat") == 1 and agent_now.load_of("email") == 1
+
+
+def test_a_router_ahead_of_the_read_models_waits_for_them_to_reach_its_trigger(ledger, read_store) -> None:
+    """Acceptance run: the routing follower took the message before the agents read model had seen
+    the agent come online just before it, found nobody and queued the ticket for good."""
+    import threading
+
+    from ledgerdesk.projections.policy_runner import PolicyRunner
+
+    tenant = random_ref("tenant-")
+    read_models = Projector(read_store, ledger.recorder, all_read_models())
+    read_models.catch_up()
+    consumer = PolicyConsumer(RoutingPolicy(ReadModelRoutingDirectory(read_store)), ledger)
+    read_store.register([consumer.name])
+    runner = PolicyRunner(read_store, ledger.recorder, [consumer])
+    runner.catch_up()
+    agent(ledger, tenant, "late.online", "zh")
+    ticket = ledger.execute(inbound(tenant, text="你好，包裹到哪里了")).result["ticket_id"]
+    later = threading.Timer(0.1, read_models.catch_up)  # the read models' follower, a moment behind
+    later.start()
+    runner.catch_up()
+    later.join()
+    assert assignee(ledger, tenant, ticket) == "late.online"
