@@ -33,10 +33,13 @@ from ledgerdesk.projections.projector import Projector
 from ledgerdesk.projections.routing_directory import ReadModelRoutingDirectory
 from ledgerdesk.projections.sla import queries as sla_queries
 from ledgerdesk.projections.sla.due_clocks import ReadModelSlaTimers, SlaClockTimers
+from ledgerdesk.projections.inbox.projection import NAME as INBOX
 from ledgerdesk.projections.timeline.case_index import TimelineCaseIndex
+from ledgerdesk.projections.timeline.projection import CustomerTimeline
 from ledgerdesk.projections.timer_sweep import TimerSource, TimerSweep
 from ledgerdesk.projections.sla.as_of import ticket_sla_as_of
 from ledgerdesk.projections.store import ReadStore
+from ledgerdesk.projections.tracking import wait_until_applied
 
 from .broker import build_broker
 from .language_detection import LangidDetector
@@ -80,6 +83,7 @@ def build_read_store(settings: Settings) -> ReadStore:
 
 
 CaseBuilder = Callable[[str, CaseScope, datetime | None, datetime], dict]
+CASE_CATCH_UP_SECONDS = 3.0
 
 
 def build_case_builder(ledger: Ledger, store: ReadStore) -> CaseBuilder:
@@ -94,7 +98,13 @@ def build_case_builder(ledger: Ledger, store: ReadStore) -> CaseBuilder:
         except NotFound:
             return None
 
-    return lambda tenant, scope, as_of, now: build_case(ledger, index, clocks, tenant, scope, as_of, now)
+    def build(tenant: str, scope: CaseScope, as_of: datetime | None, now: datetime) -> dict:
+        # A case is everything up to its moment: the read models that find its tickets (and their
+        # SLA clocks) first take in the log as it stands now, if something is moving them.
+        wait_until_applied(store, (CustomerTimeline.name, INBOX), ledger.recorder.max_notification_id() or 0, CASE_CATCH_UP_SECONDS)
+        return build_case(ledger, index, clocks, tenant, scope, as_of, now)
+
+    return build
 
 
 # Each policy by name, made for a projector's read store (what it looks up there).

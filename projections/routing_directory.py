@@ -3,7 +3,6 @@ its tickets waiting for one (the inbox's unassigned view, in the inbox's order: 
 then priority, then age)."""
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -13,12 +12,11 @@ from ledgerdesk.domain.routing import AgentCandidate, Skills, TicketNeeds, choic
 from .agents import queries as agents
 from .inbox import queries as inbox
 from .store import ReadStore
-from .tracking import ReadModelTracking
+from .tracking import wait_until_applied
 
 WAITING = ("new", "open", "pending")
 # How long a routing decision waits for the read models to reach its trigger.
 CATCH_UP_SECONDS = 3.0
-STILL_SECONDS = 0.25
 # How deep into the queue an agent freeing a slot looks for tickets it can take.
 WAITING_SCANNED = 500
 # The most agents a routing decision weighs on their aggregates' state (a load each). Up to this
@@ -63,19 +61,8 @@ class ReadModelRoutingDirectory:
         return found[:limit]
 
     def caught_up_to(self, position: int | None) -> None:
-        if position is None:
-            return
-        deadline = time.monotonic() + CATCH_UP_SECONDS
-        for name in (agents.AGENTS, inbox.NAME):
-            tracking = ReadModelTracking(self.store, name)
-            seen, moved_at = tracking.max_tracking_id(name) or 0, time.monotonic()
-            # It decides on what it has past the deadline, or when the read model stands still (no
-            # follower is moving it): an agent's own later event routes what waited meanwhile.
-            while seen < position and time.monotonic() < min(deadline, moved_at + STILL_SECONDS):
-                time.sleep(0.01)
-                now_at = tracking.max_tracking_id(name) or 0
-                if now_at != seen:
-                    seen, moved_at = now_at, time.monotonic()
+        if position is not None:  # past the wait it decides on what it has: a late agent's own event routes the waiting
+            wait_until_applied(self.store, (agents.AGENTS, inbox.NAME), position, CATCH_UP_SECONDS)
 
     def agent_candidates(self, tenant: str) -> list[AgentCandidate]:
         rows = agents.agents_list(self.store, tenant, limit=agents.MAX_LIMIT)["items"]

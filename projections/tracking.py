@@ -5,6 +5,9 @@ and read-your-writes waits, ask how far a read model has read the Ledger's log.
 """
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable
+
 from eventsourcing.persistence import Tracking, TrackingRecorder
 
 from .store import ReadStore
@@ -31,3 +34,21 @@ class ReadModelTracking(TrackingRecorder):
             state = self.store.generations(conn, [self.name], lock=True)[self.name]
             if tracking.notification_id > state.active_position:
                 self.store.set_position(conn, self.name, state.active, tracking.notification_id)
+
+
+def wait_until_applied(store: ReadStore, names: Iterable[str], position: int, timeout: float, still: float = 0.25) -> bool:
+    """Waits until each named read model has applied the log up to `position`; answers whether
+    they did. It gives up at `timeout`, or when a read model stands still for `still` seconds (no
+    follower is moving it: waiting longer would change nothing)."""
+    deadline = time.monotonic() + timeout
+    for name in names:
+        tracking = ReadModelTracking(store, name)
+        seen, moved_at = tracking.max_tracking_id(tracking.application_name) or 0, time.monotonic()
+        while seen < position:
+            if time.monotonic() >= min(deadline, moved_at + still):
+                return False
+            time.sleep(0.01)
+            now_at = tracking.max_tracking_id(tracking.application_name) or 0
+            if now_at != seen:
+                seen, moved_at = now_at, time.monotonic()
+    return True
