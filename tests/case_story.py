@@ -70,7 +70,10 @@ def tell_story(ledger, read_store, projector: Projector, clock, tenant: str | No
     projector.catch_up()
     middle = clock.now + timedelta(milliseconds=500)
 
-    clock.now = opened_at + timedelta(seconds=FIRST_REPLY_SECONDS + 1)
+    # Past both tickets' first-reply due times: each command reads the clock, and a retried one
+    # (a conflict on a busy database) reads it again, so the second ticket's time is not fixed.
+    second_opened = ledger.aggregate(tenant, Ticket, UUID(second["ticket_id"])).created_on
+    clock.now = max(opened_at, second_opened) + timedelta(seconds=FIRST_REPLY_SECONDS + 1)
     sweep_at = clock.now
 
     def deliver(trigger):  # type: ignore[no-untyped-def]
