@@ -865,10 +865,11 @@ def bench_backend(backend: str, args: argparse.Namespace, workdir: Path, rows: l
 class BrokerWorkers:
     """`ledgerdesk worker` processes of the broker mode, stopped with the servers; their queues deleted."""
 
-    def __init__(self, ledgerdesk_bin: str, env: dict[str, str], count: int, workdir: Path) -> None:
+    def __init__(self, ledgerdesk_bin: str, env: dict[str, str], count: int, workdir: Path, threads: int = 2,
+                 label: str = "worker") -> None:
         self.env = {**env, "LEDGERDESK_POSTGRES_POOL_SIZE": "2"}  # the PostgreSQL server is shared
-        self.procs = [subprocess.Popen([ledgerdesk_bin, "worker", "--processes", "1", "--threads", "2"], env=self.env,
-                                       stdout=(workdir / f"worker-{i}.log").open("wb"), stderr=subprocess.STDOUT,
+        self.procs = [subprocess.Popen([ledgerdesk_bin, "worker", "--processes", "1", "--threads", str(threads)], env=self.env,
+                                       stdout=(workdir / f"{label}-{i}.log").open("wb"), stderr=subprocess.STDOUT,
                                        start_new_session=True) for i in range(count)]  # fmt: skip
 
     def stop(self) -> None:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -38,7 +37,7 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from http_bench import API_KEY, RawClient, Server, log, percentile, timed  # noqa: E402
+from http_bench import API_KEY, BrokerWorkers, RawClient, Server, log, percentile, timed  # noqa: E402
 
 TENANT = "bench"
 TEXTS = {"zh": "你好，我买的茶叶到现在还没有发货，麻烦帮我看一下订单", "en": "Hello, my parcel has not arrived yet, could you check it?"}
@@ -82,37 +81,6 @@ def caught_up(client: RawClient, timeout: float = 300, quiet: float = 3.0) -> No
     raise RuntimeError("the policies did not catch up")
 
 
-class Workers:
-    """`ledgerdesk worker` processes on RabbitMQ under a namespace of their own; the queues go with them."""
-
-    def __init__(self, count: int, threads: int, env: dict[str, str], workdir: Path, label: str) -> None:
-        exe = str(Path(sys.executable).parent / "ledgerdesk")
-        self.env, self.procs = env, []
-        for i in range(count):
-            out = (workdir / f"{label}-worker-{i}.log").open("wb")
-            self.procs.append(subprocess.Popen([exe, "worker", "--processes", "1", "--threads", str(threads)], env=env,
-                                               stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
-
-    def stop(self) -> None:
-        for proc in self.procs:
-            proc.terminate()
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        import pika
-
-        namespace = self.env["LEDGERDESK_BROKER_NAMESPACE"]
-        conn = pika.BlockingConnection(pika.URLParameters(self.env["LEDGERDESK_BROKER_URL"]))
-        channel = conn.channel()
-        for policy in ("routing", "escalation", "triage"):
-            for suffix in ("", ".DQ", ".XQ"):
-                channel.queue_delete(f"{namespace}.policy.{policy}{suffix}")
-        conn.close()
-
-
 def bench(backend: str, mode: str, args: argparse.Namespace, workdir: Path, made: list[str]) -> list[str]:
     url = fresh_database(backend, workdir, args.postgres_url, made)
     # Small pools: the PostgreSQL server is shared (max_connections 100), and a worker runs 2 threads.
@@ -121,8 +89,8 @@ def bench(backend: str, mode: str, args: argparse.Namespace, workdir: Path, made
     workers = None
     if mode == "rabbitmq":
         env.update({"LEDGERDESK_BROKER_URL": args.broker_url, "LEDGERDESK_BROKER_NAMESPACE": f"ldbench_{uuid.uuid4().hex[:8]}"})
-        workers = Workers(args.workers, args.worker_threads, {**env, "LEDGERDESK_POSTGRES_POOL_SIZE": "2"}, workdir,
-                          f"{backend}-{mode}")
+        workers = BrokerWorkers(str(Path(sys.executable).parent / "ledgerdesk"), env, args.workers, workdir,
+                                threads=args.worker_threads, label=f"{backend}-{mode}-worker")
     label = f"{backend}/{mode}"
     exe = str(Path(sys.executable).parent / "ledgerdesk")
     server = Server(f"ledgerdesk-{backend}-{mode}", [exe, "serve", "--host", "127.0.0.1", "--port", "{port}"], env,

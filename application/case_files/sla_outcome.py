@@ -20,7 +20,7 @@ class SlaClocks(Protocol):
         """`{"policy", "clocks": [view...]}` as GET /v1/tickets/{id}/sla answers as of `moment`; None: not measured."""
 
 
-def _judged_now(clock: dict[str, Any]) -> dict[str, Any]:
+def _outcome(clock: dict[str, Any]) -> dict[str, Any]:
     outcome = _OUTCOME_NOW.get(clock["state"], clock["state"])
     return {"metric": clock["metric"], "cycle": clock["cycle"], "target_seconds": clock["target_seconds"],
             "outcome": outcome, "started_at": clock["started_at"], "stopped_at": clock["stopped_at"],
@@ -33,4 +33,4 @@ def sla_outcome(clocks_of: SlaClocks, tenant: str, ticket_id: str, moment: datet
     if found is None:
         return {"judged": judged, "policy": None, "clocks": [],
                 "note": "not measured: no SLA policy applies, the ticket was merged away, or the read model has not seen it yet"}
-    return {"judged": judged, "policy": found["policy"], "clocks": [_judged_now(c) for c in found["clocks"]], "note": None}
+    return {"judged": judged, "policy": found["policy"], "clocks": [_outcome(c) for c in found["clocks"]], "note": None}
