@@ -66,8 +66,6 @@ class TimerSweep:
         self._scheduled: dict[tuple[str, datetime], None] = {}
         self.clock = clock
         self.interval = interval
-        self.fired = 0
-        self.last_error: str | None = None
         self._woken = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -82,10 +80,8 @@ class TimerSweep:
                     self.deliver(trigger)
                     fired += 1
                 except Exception as error:  # this timer's trouble: the next sweep fires it again
-                    self.last_error = describe_error(error)
                     log.error("timer %s of %s %s failed, fired again at the next sweep: %s",
-                              trigger.type, trigger.aggregate_id, trigger.data, self.last_error)
-        self.fired += fired
+                              trigger.type, trigger.aggregate_id, trigger.data, describe_error(error))
         return fired
 
     def send_ahead(self) -> int:
@@ -104,8 +100,8 @@ class TimerSweep:
                 try:
                     self.schedule(trigger, max(0.0, (at - now).total_seconds()))
                 except Exception as error:  # the sweep fires it when due: the safety net
-                    self.last_error = describe_error(error)
-                    log.error("timer %s of %s could not be sent ahead: %s", trigger.type, trigger.aggregate_id, self.last_error)
+                    log.error("timer %s of %s could not be sent ahead: %s", trigger.type, trigger.aggregate_id,
+                              describe_error(error))
                     continue
                 self._scheduled[key] = None
                 sent += 1
@@ -150,8 +146,7 @@ class TimerSweep:
                 else:
                     recheck = RECHECK_SECONDS
             except Exception as error:  # a read model unreachable: try again after the interval
-                self.last_error = describe_error(error)
-                log.error("timer sweep failed, tried again in %.0f s: %s", self.interval, self.last_error)
+                log.error("timer sweep failed, tried again in %.0f s: %s", self.interval, describe_error(error))
             if self._woken.wait(wait):
                 self._woken.clear()
                 self._stopping.wait(SETTLE_SECONDS)  # let the read models take the new events in
