@@ -6,6 +6,7 @@ version read up to). Imports no HTTP.
 """
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -13,6 +14,8 @@ from typing import Any
 from eventsourcing.persistence import ApplicationRecorder
 
 from ledgerdesk.domain.access_log import AccessLog, utc_day
+
+from ledgerdesk.domain.audit import Actor, ActorKind
 
 from . import commands as c
 from .event_views import describe
@@ -68,3 +71,15 @@ def access_log_page(recorder: ApplicationRecorder, tenant: str, first: date, las
         if len(stored) < _READ_CHUNK:
             day, after = day + timedelta(days=1), 0
     return {"items": items, "next_cursor": None}
+
+
+ACCESS_LOG_ACTOR = Actor(ActorKind.SYSTEM, "access-log")
+
+
+def record_read(ledger: Any, tenant: str, reader: str, role: str, what: str, target: str,
+                detail: dict[str, Any] | None = None) -> None:
+    """Appends that `reader` read `what` of `target` to the tenant's access log (over HTTP or by a command line export)."""
+    command_id = str(uuid.uuid4())
+    context = c.CommandContext(tenant=tenant, actor=ACCESS_LOG_ACTOR, command_id=command_id, correlation_id=command_id,
+                               reason=f"{role} {reader} read {what} of {target}")
+    ledger.execute(c.RecordAccess(context, reader=reader, role=role, what=what, target=target, detail=detail))

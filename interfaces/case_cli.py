@@ -6,17 +6,15 @@ import argparse
 import getpass
 import json
 import sys
-import uuid
 from pathlib import Path
 from typing import Any, Callable
 from uuid import UUID
 
-from ledgerdesk.application import commands as c
+from ledgerdesk.application.access_log import record_read
 from ledgerdesk.application.case_files.scope import scope_from
 from ledgerdesk.application.case_files.verification import check_case
 from ledgerdesk.domain.errors import DomainError
 
-from .http.access import ACCESS_LOG_ACTOR
 from .settings import Settings
 
 
@@ -111,7 +109,4 @@ def verify_file(args: argparse.Namespace) -> int:
 def _record_export(ledger, tenant: str, target: str, detail: dict) -> None:  # type: ignore[no-untyped-def]
     """Every export is in the tenant's access log, like an auditor's read over HTTP: who (the
     operating-system user running the command), what, when."""
-    command_id = str(uuid.uuid4())
-    reader = f"cli:{getpass.getuser()}"
-    context = c.CommandContext(tenant, ACCESS_LOG_ACTOR, command_id, command_id, reason=f"{reader} exported the case of {target}")
-    ledger.execute(c.RecordAccess(context, reader=reader, role="operator", what="case_export", target=target, detail=detail))
+    record_read(ledger, tenant, f"cli:{getpass.getuser()}", "operator", "case_export", target, detail)

@@ -12,36 +12,28 @@ say less than happened whenever the database is struggling, which is when it mat
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends
 
-from ledgerdesk.application import commands as c
+from ledgerdesk.application.access_log import record_read
 from ledgerdesk.application.errors import Unavailable
 from ledgerdesk.application.ledger import Ledger
-from ledgerdesk.domain.audit import Actor, ActorKind
 from ledgerdesk.interfaces.settings import Role
 
 from .deps import Caller, LedgerDep, ReaderDep
 
 log = logging.getLogger(__name__)
 RECORDED_ROLES = frozenset({Role.AUDITOR})
-ACCESS_LOG_ACTOR = Actor(ActorKind.SYSTEM, "access-log")
 
 
 def record_access(ledger: Ledger, caller: Caller, what: str, target: str, detail: dict[str, Any] | None = None) -> None:
     """Records the caller's read if their role's reads are recorded; Unavailable (503) if it cannot be."""
     if caller.key.role not in RECORDED_ROLES:
         return
-    command_id = str(uuid.uuid4())
-    context = c.CommandContext(tenant=caller.tenant, actor=ACCESS_LOG_ACTOR, command_id=command_id,
-                               correlation_id=command_id, reason=f"{caller.key.role} {caller.key.actor} read {what} of {target}")
-    command = c.RecordAccess(context, reader=caller.key.actor, role=str(caller.key.role), what=what, target=target,
-                             detail=detail)
     try:
-        ledger.execute(command)
+        record_read(ledger, caller.tenant, caller.key.actor, str(caller.key.role), what, target, detail)
     except Exception:
         log.exception("an auditor's read (%s of %s) could not be recorded; it is refused", what, target)
         raise Unavailable("this read could not be recorded in the access log, so it is not answered; retry",
