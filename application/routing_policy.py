@@ -50,11 +50,10 @@ def grace_trigger(tenant: str, ticket_id: str, agent_id: str, offline_since: dat
 
 
 class RoutingDirectory(Protocol):
-    def agent_ids(self, tenant: str, available_only: bool = True, needs: TicketNeeds | None = None) -> list[str]:
-        """The tenant's agents that may take a ticket now (online, a slot free, and fit for
-        `needs` if given; every agent, up to a bound, with available_only False), as the read
-        models last saw them. A stale view costs nothing unsafe: the choice is made on the agents'
-        own state, and an agent freeing a slot triggers routing of the waiting tickets."""
+    def agent_ids(self, tenant: str, needs: TicketNeeds) -> list[str]:
+        """The tenant's agents that may take the ticket now (online, a slot free, fit for `needs`),
+        as the read models last saw them. A stale view costs nothing unsafe: the choice is made on
+        the agents' own state, and an agent freeing a slot triggers routing of the waiting tickets."""
         ...
 
     def waiting_tickets(self, tenant: str, limit: int,

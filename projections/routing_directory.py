@@ -30,12 +30,8 @@ class ReadModelRoutingDirectory:
         self.store = store
         self.clock = clock
 
-    def agent_ids(self, tenant: str, available_only: bool = True, needs: TicketNeeds | None = None) -> list[str]:
-        if not available_only:  # to say why none could take a ticket: a page of them is plenty
-            return [item["agent_id"] for item in agents.agents_list(self.store, tenant, limit=agents.MAX_LIMIT)["items"]]
+    def agent_ids(self, tenant: str, needs: TicketNeeds) -> list[str]:
         available = agents.available_agents(self.store, tenant)
-        if needs is None:
-            return [row["agent_id"] for row in available]
         # Each candidate costs the router a load of its aggregate, where the choice is made on
         # fresh state: only the agents whose profile fits the ticket, and of those the first
         # `CANDIDATES` in the router's own order (least filled, then next in turn) as the read

@@ -168,7 +168,7 @@ def test_an_agent_coming_online_is_a_candidate_even_before_the_read_model_saw_it
     online was left out of its own routing of the waiting tickets."""
 
     class Stale(ReadModelRoutingDirectory):
-        def agent_ids(self, tenant: str, available_only: bool = True, needs=None) -> list[str]:  # type: ignore[no-untyped-def]
+        def agent_ids(self, tenant: str, needs) -> list[str]:  # type: ignore[no-untyped-def]
             return []
 
     consumer = PolicyConsumer(RoutingPolicy(Stale(read_store)), ledger)
