@@ -23,7 +23,7 @@ from .inputs import MAX_VERSION
 from .problems import problem_responses
 from .responses import PlainJSON, command_answer
 from .routes_agents import ManagerDep
-from .schemas import Body, Reason, Whole
+from .schemas import Body, Reason, TeamRef, Whole
 
 router = APIRouter(prefix="/v1/teams", tags=["teams"])
 
@@ -35,7 +35,7 @@ InboxStore = Annotated[ReadStore, read_model(inbox_queries.NAME)]
 
 class TeamIn(Body):
     name: Annotated[str, Field(min_length=1, max_length=MAX_NAME)]
-    escalation_team: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$")] | None = Field(
+    escalation_team: TeamRef | None = Field(
         default=None, description="the team this team's tickets escalate to (an SLA policy's transfer_to_escalation_team)")
     expected_version: Whole | None = Field(default=None, ge=1, le=MAX_VERSION,
                                            description="the team version you saw; a stale one is a 409")

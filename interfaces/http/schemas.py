@@ -28,6 +28,8 @@ ExternalId = Annotated[str, Field(min_length=1, max_length=512)]
 Reason = Annotated[str | None, Field(default=None, max_length=1000, description="why, for the audit trail")]
 # A whole number in JSON: `true`, `"1"` and `1.0` are not one (pydantic would take them as 1).
 Whole = Annotated[int, Strict()]
+# A team named by a field (an escalation's target): 1 to 128 characters, no control character.
+TeamRef = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$")]
 ExpectedVersion = Annotated[
     Whole | None, Field(default=None, ge=1, le=MAX_VERSION, description="the ticket version you saw; a stale one is a 409")
 ]

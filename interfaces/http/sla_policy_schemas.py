@@ -14,7 +14,7 @@ from ledgerdesk.domain.channel import Channel
 from ledgerdesk.domain.ticket_values import Category, Priority
 
 from .inputs import MAX_VERSION
-from .schemas import Body, Reason, Whole
+from .schemas import Body, Reason, TeamRef, Whole
 
 MAX_TARGET_MINUTES = 365 * 24 * 60
 Minutes = Annotated[
@@ -54,7 +54,7 @@ def _seconds(minutes: int | None) -> int | None:
 
 class EscalationLevelIn(Body):
     raise_priority_to: Priority | None = Field(default=None, description="raised only, never lowered")
-    transfer_to_team: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")] | None = Field(
+    transfer_to_team: TeamRef | None = Field(
         default=None, description="the team whose queue takes the ticket (its escalation team)")
     transfer_to_escalation_team: StrictBool = Field(
         default=False, description="to the escalation team of the ticket's team (PUT /v1/teams/{team_id}), if it has one")
