@@ -17,14 +17,15 @@ Must not import interfaces, fastapi or SQL drivers.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 from ledgerdesk.domain.event_chain import ALGORITHM, GENESIS, UNRECORDED, Break, Checkpoint, StreamCheck, log_link
 
-from .chain_records import ChainRecords, StreamRow
+from .chain_records import ChainRecords, LogRow, StreamRow
 
 PAGE = 5000
 
@@ -171,6 +172,21 @@ class _CheckpointWalk:
         return running
 
 
+def _log_pages(records: ChainRecords, head: int, page: int) -> Iterator[list[LogRow]]:
+    """The log up to `head` in pages, the next one read while the caller hashes this one: on
+    PostgreSQL the wait for rows is then spent hashing (the database works in its own process,
+    and the driver waits for it without holding the GIL)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-read") as reader:
+        upcoming = reader.submit(records.select_log_links, 0, page) if head > 0 else None
+        while upcoming is not None:
+            rows = upcoming.result()
+            if not rows:
+                return
+            after = rows[-1][0]
+            upcoming = reader.submit(records.select_log_links, after, page) if after < head else None
+            yield rows
+
+
 def verify_log(records: ChainRecords, progress: Callable[[int], None] | None = None, page: int = PAGE) -> LogReport:
     """Every stream's chain and every checkpoint, reading the log once in pages; `progress` is
     told how many events each page held."""
@@ -183,10 +199,7 @@ def verify_log(records: ChainRecords, progress: Callable[[int], None] | None = N
     streams: dict[str, StreamCheck | None] = {}  # None: so far only unsealed history
     running, after, events, unsealed = GENESIS, 0, 0, 0
     found: list[dict[str, Any]] = []
-    while after < report.head:
-        rows = records.select_log_links(after, page)
-        if not rows:
-            break
+    for rows in _log_pages(records, report.head, page):
         running = checkpoints.reached(running, rows[0][0])
         upcoming = checkpoints.upcoming
         for position, stream_id, version, topic, state, hash_ in rows:

@@ -2,7 +2,8 @@
 
 Tables of the events' database, created with the events table by the recorder:
 - `event_hashes(originator_id, originator_version, hash)`: each event's hash, stored in the
-  transaction that inserted the event (event_hashes.py);
+  transaction that inserted the event (event_hashes.py); on PostgreSQL also the event's
+  `position`, so that the log and its hashes are read side by side in log order;
 - `audit_checkpoints(seq, position, running_hash, prev_checkpoint_hash, checkpoint_hash,
   created_at)`: the log's running hash at a position, each checkpoint chained to the one before
   (audit_checkpoints.py writes them);

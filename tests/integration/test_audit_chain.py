@@ -7,6 +7,7 @@ Each test has a database of its own: verifying the log reads all of it, and thes
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -20,6 +21,7 @@ import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from ledgerdesk.application.audit_checkpoints import Checkpointer
+from ledgerdesk.application.audit_verify import verify_log
 from ledgerdesk.application.commands import AddInternalNote
 from ledgerdesk.application.group_commit import GroupCommit
 from ledgerdesk.application.ledger import Ledger
@@ -162,6 +164,24 @@ def test_a_rewrite_consistent_with_the_algorithm_is_caught_by_the_checkpoints(le
         assert any(caught["after_position"] < p <= caught["position"] for p in rewritten)
 
 
+def test_the_log_read_in_pages_of_any_size_gives_the_same_report(ledger: Ledger, settings: Settings) -> None:
+    """The next page is read while this one is hashed: breaks and checkpoints still land where they are."""
+    tickets = some_history(ledger, random_ref("tenant-"))
+    Checkpointer(ledger.recorder, every_events=4).step(force=True)
+    db = Database(ledger, settings.database_url)
+    db.run("UPDATE stored_events SET state = ? WHERE originator_id = ? AND originator_version = 3", (b'{"text": "x"}', db.key(tickets[0])))
+    db.run("DELETE FROM stored_events WHERE originator_id = ? AND originator_version = 2", (db.key(tickets[2]),))
+
+    def report(page: int) -> dict[str, Any]:
+        return {k: v for k, v in verify_log(ledger.recorder, page=page).as_dict().items() if k not in ("seconds", "events_per_second")}
+
+    whole = report(10_000)
+    assert found(whole["breaks"]) == sorted([(str(tickets[0]), 3, "altered"), (str(tickets[2]), 2, "removed")])
+    assert whole["checkpoint_breaks"] and whole["events"] == ledger.recorder.max_notification_id() - 1
+    for page in (1, 2, 3, 7):
+        assert report(page) == whole
+
+
 def test_two_writers_on_one_stream_at_once_never_break_its_chain(ledger: Ledger, settings: Settings) -> None:
     tenant, raced = random_ref("tenant-"), uuid4()
     ticket = a_ticket_with_notes(ledger, tenant, 1)
@@ -260,3 +280,41 @@ def test_audit_verify_on_the_command_line_reports_each_break_and_exits_1(ledger:
     assert f"BREAK stream {ticket} version 2 altered at position {positions(ledger, ticket)[2]}" in out and "NOT verified" in out
     assert main(["audit", "verify", "--stream", str(ticket), "--json", "--database", url]) == 1
     assert [(b["version"], b["kind"]) for b in json.loads(capsys.readouterr().out)["breaks"]] == [(2, "altered")]
+
+
+@pytest.fixture
+def postgres_own_url(postgres_database_url: str) -> Iterator[str]:
+    from tests.conftest import fresh_postgres_database
+
+    with fresh_postgres_database("ledgerdesk_own_") as url:
+        yield url
+
+
+def test_hashes_stored_before_they_had_positions_get_them_at_the_next_start_and_verify(postgres_own_url: str) -> None:
+    """On PostgreSQL each hash row keeps its event's position, for reading the log in order; a
+    table from before that gains the column and has it filled when a recorder next starts."""
+    settings = Settings(database_url=postgres_own_url, api_keys={}, default_phone_region="CN")
+    with contextlib.closing(build_ledger(settings)) as old:
+        some_history(old, random_ref("tenant-"))
+        Checkpointer(old.recorder, every_events=5).step(force=True)
+    with psycopg.connect(postgres_own_url, autocommit=True) as conn:
+        conn.execute("DROP INDEX event_hashes_position_idx")
+        conn.execute("ALTER TABLE event_hashes DROP COLUMN position")
+
+    with contextlib.closing(build_ledger(settings)) as upgraded:
+        with psycopg.connect(postgres_own_url) as conn:
+            unfilled, rows = conn.execute("SELECT count(*) FILTER (WHERE h.position IS DISTINCT FROM e.notification_id), count(*) "
+                                          "FROM event_hashes h JOIN ledger_events e USING (originator_id, originator_version)").fetchone()
+        assert unfilled == 0 and rows == upgraded.recorder.max_notification_id()
+        report = upgraded.verify_log()
+        assert report.verified and report.events == rows, report.as_dict()
+
+
+def test_a_hash_row_moved_to_another_position_leaves_its_event_inserted(postgres_own_url: str) -> None:
+    settings = Settings(database_url=postgres_own_url, api_keys={}, default_phone_region="CN")
+    with contextlib.closing(build_ledger(settings)) as ledger:
+        ticket = some_history(ledger, random_ref("tenant-"))[1]
+        with psycopg.connect(postgres_own_url, autocommit=True) as conn:
+            assert conn.execute("UPDATE event_hashes SET position = position + 1 WHERE originator_id = %s AND originator_version = 2",
+                                (ticket,)).rowcount == 1
+        assert found(ledger.verify_log().breaks) == [(str(ticket), 2, "inserted")]
