@@ -213,9 +213,9 @@ def build_checkpointer(ledger: Ledger, settings: Settings) -> Checkpointer:
                         every_seconds=settings.audit_checkpoint_seconds)
 
 
-def build_timer_sweep(ledger: Ledger, store: ReadStore, settings: Settings) -> TimerSweep | None:
-    """The policies' timers (SLA clocks for escalation, offline agents for routing), fired by the
-    policy whose trigger they are: in this process, or with a broker by a worker."""
+def timer_sources(store: ReadStore, settings: Settings) -> tuple[dict[str, str], list[TimerSource]]:
+    """The policies' timers (SLA clocks for escalation, offline agents for routing): which policy
+    each trigger type belongs to, and where the timers are read."""
     timed: dict[str, str] = {}  # trigger type -> policy
     sources: list[TimerSource] = []
     if "escalation" in settings.policies:
@@ -224,6 +224,13 @@ def build_timer_sweep(ledger: Ledger, store: ReadStore, settings: Settings) -> T
     if "routing" in settings.policies:
         timed[OFFLINE_GRACE_ENDED] = "routing"
         sources.append(OfflineGraceTimers(store, timedelta(seconds=settings.offline_grace_seconds)))
+    return timed, sources
+
+
+def build_timer_sweep(ledger: Ledger, store: ReadStore, settings: Settings) -> TimerSweep | None:
+    """The policies' timers, fired by the policy whose trigger they are: in this process, or with
+    a broker by a worker."""
+    timed, sources = timer_sources(store, settings)
     if not sources:
         return None
     if settings.broker_url is not None:

@@ -17,10 +17,11 @@ from ledgerdesk.projections.policy_relay import PolicyRelay
 from ledgerdesk.projections.projector import Projector
 from ledgerdesk.projections.read_model import ReadModel
 from ledgerdesk.projections.status import status
+from ledgerdesk.projections.timer_sweep import TimerSweep
 
 from . import audit_cli, case_cli, mail_quarantine_cli, replay_cli
 from .bootstrap import (
-    POLICIES, build_checkpointer, build_follower, build_ledger, build_projector, build_read_store, build_runtime, ensure_dev_key, tune_garbage_collector,
+    POLICIES, build_checkpointer, build_follower, build_ledger, build_projector, build_read_store, build_runtime, ensure_dev_key, timer_sources, tune_garbage_collector,
 )
 from .preflight import StartupError, check_database, load_settings
 from .settings import Settings
@@ -132,8 +133,10 @@ def projections_status(args: argparse.Namespace) -> int:
             rows += status(PolicyRelay(store, ledger.recorder, [POLICIES[n](store) for n in settings.policies], _no_send))
     # The audit checkpointer follows the log too; its position is its last checkpoint (events' database).
     checkpoints = checkpointer_status(build_checkpointer(ledger, settings))
+    _timed, sources = timer_sources(store, settings)  # the policies' timers, when a policy has any
+    timers = [TimerSweep(sources, _not_fired, interval=settings.timer_sweep_seconds).status()] if sources else []
     if args.json:
-        print(json.dumps([*rows, checkpoints]))
+        print(json.dumps([*rows, checkpoints, *timers]))
         return 0
     print(f"{'read model':<15} {'state':<12} {'generation':>10} {'position':>10} {'head':>10} {'lag':>8} {'parked':>7}  rebuilding")
     for row in rows:
@@ -147,11 +150,19 @@ def projections_status(args: argparse.Namespace) -> int:
             print(f"  last error at {row['last_error']['at']}: {row['last_error']['message']}")
     print(f"{checkpoints['name']:<15} {checkpoints['state']:<12} {'-':>10} {checkpoints['position']:>10} {checkpoints['head']:>10} "
           f"{checkpoints['lag']:>8} {'-':>7}  {checkpoints['checkpoints']} checkpoints, the last at {checkpoints['moved_at'] or '-'}")
+    for row in timers:
+        late = f", the oldest due at {row['oldest_overdue_at']}" if row["overdue"] else ""
+        print(f"{row['name']:<15} {row['state']:<12} {'-':>10} {'-':>10} {'-':>10} {'-':>8} {'-':>7}  "
+              f"{row['overdue']} overdue{late}; the next due at {row['next_at'] or '-'}")
     return 0
 
 
 def _no_send(_policy: str, _trigger: object) -> None:
     raise RuntimeError("status only reads the relay's position")
+
+
+def _not_fired(_trigger: object) -> None:
+    raise RuntimeError("status only reads the timers")
 
 
 def worker(args: argparse.Namespace) -> int:

@@ -113,6 +113,22 @@ class TimerSweep:
             return self.interval
         return max(0.0, min(self.interval, (min(upcoming) - now).total_seconds()))
 
+    def status(self) -> dict:
+        """The sweep as `projections status` shows the consumers of the log. A timer still owed well
+        after its time (two intervals and a minute) means no sweep is firing it, or its policy fails
+        each time (the log of the process that sweeps says why): the sweep is then `stalled`."""
+        now = self.clock()
+        late = now - timedelta(seconds=2 * self.interval + 60)
+        overdue = sorted(at for source in self.sources for at, _trigger in source.upcoming(None, late, SWEEP_LIMIT))
+        upcoming = [at for at in (source.next_at(now) for source in self.sources) if at is not None]
+        # The keys of a read model's row (projections/status.py), so that one table lists every
+        # consumer; a sweep follows no log position.
+        return {"name": self.name, "state": "stalled" if overdue else "running", "generation": None, "position": None,
+                "head": None, "lag": None, "moved_at": None, "last_error": None,
+                "parked": {"events": 0, "held_tenants": [], "listed": []}, "rebuilding": None,
+                "overdue": len(overdue), "oldest_overdue_at": overdue[0].isoformat() if overdue else None,
+                "next_at": min(upcoming).isoformat() if upcoming else None}
+
     def wake(self, position: int | None = None) -> None:
         self._woken.set()
 

@@ -58,10 +58,13 @@ def test_projections_status_shows_the_lag_and_rebuild_catches_up_with_a_progress
 
     assert main(["projections", "status", "--json", "--database", settings.database_url]) == 0
     before = json.loads(capsys.readouterr().out)
-    # The read models, and the policies and the audit checkpointer that follow the log beside them.
+    # The read models, and the policies and the audit checkpointer that follow the log beside them,
+    # then the policies' timers (offline agents for routing, SLA clocks for escalation).
+    timers = before.pop()
     assert {row["name"] for row in before} == {"inbox", "timeline", "analytics", "quarantine", "agents", "policy:routing",
                                                "audit:checkpoints"}
     assert all(row["lag"] == head and row["position"] == 0 for row in before)
+    assert (timers["name"], timers["state"], timers["overdue"], timers["next_at"]) == ("timers", "running", 0, None)
 
     assert main(["projections", "rebuild", "--database", settings.database_url]) == 0
     output = capsys.readouterr()
@@ -69,7 +72,7 @@ def test_projections_status_shows_the_lag_and_rebuild_catches_up_with_a_progress
 
     assert main(["projections", "status", "--json", "--database", settings.database_url]) == 0
     after = json.loads(capsys.readouterr().out)
-    rebuilt = [row for row in after if not row["name"].startswith(("policy:", "audit:"))]  # neither is ever rebuilt
+    rebuilt = [row for row in after if not row["name"].startswith(("policy:", "audit:", "timers"))]  # none is ever rebuilt
     assert len(rebuilt) == 5 and all(row["lag"] == 0 and row["generation"] == 2 for row in rebuilt)
 
 

@@ -257,3 +257,26 @@ def test_a_timer_fired_again_later_replays_the_first_answer_though_the_clock_was
     assert run_policy(escalation, trigger, ledger) == 1
     now.at += timedelta(seconds=30)  # the read model has not seen the escalation: the clock still owes it
     assert run_policy(escalation, trigger, ledger) == 0
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # a database of its own: the status counts every tenant's timers
+def test_a_timer_owed_long_after_its_time_shows_the_sweep_stalled_until_a_sweep_fires_it(ledger, projector, read_store, sweep, now) -> None:
+    tenant = random_ref("t-")
+    define_policy(ledger, tenant)
+    projector.catch_up()
+    ticket_id, opened_at = opened(ledger, projector, tenant)
+    status = TimerSweep([SlaClockTimers(read_store)], lambda _trigger: None, clock=now, interval=30).status
+    warning_at = opened_at + timedelta(seconds=FIRST_REPLY // 2)
+
+    now.at = warning_at + timedelta(seconds=119)  # late, but within two intervals and a minute
+    assert status()["state"] == "running" and status()["overdue"] == 0
+    now.at = warning_at + timedelta(seconds=121)
+    late = status()
+    assert late["state"] == "stalled" and late["overdue"] == 1
+    assert datetime.fromisoformat(late["oldest_overdue_at"]) <= now.at - timedelta(seconds=120)
+
+    assert sweep.sweep(tenant) == 1
+    projector.catch_up()
+    fired = status()
+    assert fired["state"] == "running" and fired["overdue"] == 0 and fired["oldest_overdue_at"] is None
+    assert now.at < datetime.fromisoformat(fired["next_at"]) <= opened_at + timedelta(seconds=FIRST_REPLY)  # the breach to come
