@@ -6,9 +6,12 @@ rng, so a second run with the same seed on the same database is all duplicates a
 """
 from __future__ import annotations
 
+import heapq
+import itertools
 import random
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from uuid import UUID
@@ -204,8 +207,7 @@ class _Seeder:
             presence = rng.choices(("online", "away", "offline"), weights=(6, 2, 2))[0]
             ctx = c.CommandContext(tenant, Actor(ActorKind.AGENT, agent_id), str(UUID(int=rng.getrandbits(128), version=4)),
                                    f"agents-{tenant}", idempotent=True)
-            self.at(START + timedelta(minutes=rng.randint(0, 600)))
-            self.run(c.ChangeAgentPresence(ctx, agent_id, presence))
+            self.run(c.ChangeAgentPresence(ctx, agent_id, presence))  # before the traffic, like the rest of the set-up
             if presence == "online":
                 online.append(agent_id)
         return online
@@ -241,9 +243,10 @@ class _Seeder:
             samples.append(result["ticket_id"])
         return result["ticket_id"]
 
-    def bounce(self, tenant: str) -> None:
+    def bounce(self, tenant: str) -> Iterator[datetime]:
         """A mailer daemon's bounce with a null sender: no message comes of it, so intake quarantines it."""
         at = START + timedelta(days=2)
+        yield at
         raw = BOUNCE.format(tenant=tenant, id=self.uuid()).encode()
         ctx = c.CommandContext(tenant, Actor(ActorKind.INTEGRATOR, "email-connector"), self.uuid(), self.uuid(), idempotent=True)
         try:
@@ -252,19 +255,23 @@ class _Seeder:
             self.at(at)
             self.run(c.QuarantineMail(ctx, raw, refused.message, refused.field, at))
 
-    def ticket(self, p: Person, budget: int) -> int:
-        """One case from first message to rating; answers how many tickets it opened."""
+    def ticket(self, p: Person, spare: Callable[[], bool]) -> Iterator[datetime]:
+        """One case from first message to rating, as the times of its steps: each `yield` says when
+        its next step happens, which runs once the traffic reaches that time (seed_traffic runs
+        every case's steps in time order, so the log's times rise with its positions). `spare()`
+        takes a ticket from the budget for a duplicate on another channel, if any is left."""
         rng = self.rng
         cat, _, text = rng.choice([t for t in TEMPLATES if t[1] == p.lang])
         ch = rng.choice(list(p.user_ids))
         order = f"{ORDER_PREFIX.get(ch, SHOP_PREFIX[p.tenant])}{rng.randrange(10**11, 10**12)}" if "{order}" in text else None
         at = START + timedelta(seconds=rng.triangular(0, 4 * 86400, 2.2 * 86400))
+        yield at
         thread, corr = f"{ch}-{rng.getrandbits(48):012x}", self.uuid()
         linked = order if rng.random() < 0.8 else None
         tid = self.say(p, ch, thread, text.format(order=order), at, linked, corr)
         if tid is None:
-            return 1
-        status, opened = St.NEW, 1
+            return
+        status = St.NEW
         team = "vip-desk" if p.tier == "vip" or cat is Cat.COMPLAINT else TEAM_FOR.get(cat, rng.choice(("logistics", "refunds")))
         agent = Actor(ActorKind.AGENT, rng.choice(TENANTS[p.tenant][3][team]))
 
@@ -286,22 +293,23 @@ class _Seeder:
 
         def nudge() -> None:  # a customer writes again in the thread: pending or solved goes back to open
             nonlocal status
-            self.say(p, ch, thread, rng.choice(NUDGES[p.lang]), later(), None, corr)
+            self.say(p, ch, thread, rng.choice(NUDGES[p.lang]), at, None, corr)
             status = St.OPEN if status in REOPENED_BY_CUSTOMER else status
 
         if rng.random() < 0.3:
+            yield later()
             nudge()
-        if budget >= 2 and len(p.user_ids) > 1 and rng.random() < 0.12:  # the same question on another channel
+        if len(p.user_ids) > 1 and rng.random() < 0.12 and spare():  # the same question on another channel
             other = rng.choice([x for x in p.user_ids if x != ch])
-            dup = self.say(p, other, f"{other}-{rng.getrandbits(48):012x}", text.format(order=order), later(), None, corr)
+            yield later()
+            dup = self.say(p, other, f"{other}-{rng.getrandbits(48):012x}", text.format(order=order), at, None, corr)
             if dup is not None:
-                opened += 1
                 merged = act(c.MergeTicket, on=dup, into_ticket_id=UUID(tid))
                 self.report.merged += bool(merged and not merged.replayed)
         if rng.random() < WAITING_SHARE:  # nobody has picked it up yet: routing and escalation will
             self.report.waiting += 1
-            return opened
-        later()
+            return
+        yield later()
         act(c.AssignTicket, agent_id=agent.id, team_id=team)
         if cat in (Cat.COMPLAINT, Cat.REFUND):
             act(c.ChangeTicketPriority, Priority.URGENT if cat is Cat.COMPLAINT and rng.random() < 0.4 else Priority.HIGH)
@@ -309,18 +317,20 @@ class _Seeder:
             act(c.RetagTicket, add=tuple(t for t in (str(cat), str(ch), "double-11", p.tier) if t))
         if order and not linked:
             act(c.LinkOrder, order)
-        later()
+        yield later()
         act(c.ReplyToTicket, rng.choice(REPLIES[p.lang]))
         status = St.OPEN
         if rng.random() < 0.45:
             move(St.PENDING)
             if rng.random() < 0.6:
+                yield later()
                 nudge()
                 act(c.ReplyToTicket, rng.choice(REPLIES[p.lang]))
         if rng.random() < 0.85:
-            later()
+            yield later()
             move(St.SOLVED)
             if rng.random() < 0.15:
+                yield later()
                 nudge()
                 act(c.ReplyToTicket, rng.choice(REPLIES[p.lang]))
                 move(St.SOLVED)
@@ -330,7 +340,6 @@ class _Seeder:
                 act(c.RateTicket, score, comment, actor=Actor(ActorKind.INTEGRATOR, f"{ch}-connector"))
             if rng.random() < 0.2:
                 move(St.CLOSED)
-        return opened
 
 
 def seed_traffic(ledger: Ledger, tickets: int, seed: int = 11) -> SeedReport:
@@ -341,17 +350,49 @@ def seed_traffic(ledger: Ledger, tickets: int, seed: int = 11) -> SeedReport:
     people = [seeder.person(tenant) for tenant in TENANTS for _ in range(max(1, tickets // 3 // len(TENANTS)))]
     head = ledger.recorder.max_notification_id() or 0
     started = time.perf_counter()
+    # The cases whose first message is still to come, with its time: a duplicate on another
+    # channel takes the place of the latest of them, so that `tickets` tickets are opened in all.
+    unbegun: dict[int, datetime] = {}
+    given_up: set[int] = set()
+
+    def spare() -> bool:
+        if not unbegun:
+            return False
+        latest = max(unbegun, key=lambda n: (unbegun[n], n))
+        del unbegun[latest]
+        given_up.add(latest)
+        return True
+
     try:
         agents_rng = random.Random(f"agents-{seed}")  # its own draws: the traffic is the same as without agents
         for tenant in TENANTS:
             seeder.define_policies(tenant)
             seeder.define_agents(tenant, agents_rng)
-        with tqdm(total=tickets, unit="ticket", desc="seeding", mininterval=0.5, file=sys.stderr) as bar:
-            while bar.n < tickets:
-                bar.update(seeder.ticket(rng.choice(people), budget=tickets - bar.n))
+        # Every step of every case, in time order: (its time, the case's number, the case's steps).
+        steps: list[tuple[datetime, int, Iterator[datetime]]] = []
+
+        def step(n: int, case: Iterator[datetime]) -> datetime | None:
+            at = next(case, None)  # runs the case's step due now, and learns when its next is
+            if at is not None:
+                heapq.heappush(steps, (at, n, case))
+            return at
+
+        cases = itertools.count()
         for tenant in TENANTS:
             if Ch.EMAIL in TENANTS[tenant][2]:
-                seeder.bounce(tenant)
+                step(next(cases), seeder.bounce(tenant))
+        for _ in range(tickets):
+            n = next(cases)
+            unbegun[n] = step(n, seeder.ticket(rng.choice(people), spare))  # type: ignore[assignment]
+        with tqdm(total=tickets, unit="ticket", desc="seeding", mininterval=0.5, file=sys.stderr) as bar:
+            while steps:
+                _at, n, case = heapq.heappop(steps)
+                if n in given_up:
+                    continue
+                unbegun.pop(n, None)
+                opened = report.tickets_opened
+                step(n, case)
+                bar.update(report.tickets_opened - opened)
     finally:
         ledger.clock = clock
     report.elapsed_seconds = time.perf_counter() - started

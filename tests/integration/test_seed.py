@@ -5,8 +5,10 @@ database is shared by the whole session, so a second seeding test would see this
 """
 import time
 from collections import Counter
+from datetime import datetime, timedelta, timezone
 from uuid import UUID
 
+import orjson
 import pytest
 
 from ledgerdesk.domain.customer import Customer
@@ -30,6 +32,7 @@ def tenant_events(ledger, tenant):
 
 
 def test_seeding_sends_realistic_traffic_that_a_rerun_only_repeats(ledger, capsys):
+    before = ledger.recorder.max_notification_id() or 0
     report = seed_traffic(ledger, tickets=30, seed=11)
 
     assert report.tenants == list(TENANTS)
@@ -69,6 +72,14 @@ def test_seeding_sends_realistic_traffic_that_a_rerun_only_repeats(ledger, capsy
     assert by_type["Ticket.ReplySent"]["actor"]["id"] == by_type["Ticket.Assigned"]["data"]["agent_id"]
     assert all(e["actor"]["id"] and e["command_id"] and e["correlation_id"] for e in history)
     assert len({e["correlation_id"] for e in history}) == 1  # one case, one correlation
+
+    # The cases interleave in time order, as real traffic does: the log's times rise with its
+    # positions, so a replay until a moment (say, the end of Double 11) takes all stored by then.
+    seeded = ledger.recorder.select_notifications(start=before, limit=10_000, inclusive_of_start=False)
+    times = [datetime.fromisoformat(orjson.loads(n.state)["timestamp"]["_data_"]) for n in seeded]
+    assert len(seeded) == report.events_appended and times == sorted(times)
+    double_11 = datetime(2026, 11, 11, tzinfo=timezone(timedelta(hours=8)))
+    assert times[0] < double_11 < times[-1]
 
     # The same seed again: every message is a duplicate and every command replays its receipt.
     head = ledger.recorder.max_notification_id()
