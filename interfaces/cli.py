@@ -35,8 +35,19 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
+def _outlive_broken_pipes() -> None:
+    """For the long-running commands: a pipe or socket whose reader is gone (a client that hung up,
+    a child projector that died) is an error to handle, not the end of the process. The entry
+    point lets SIGPIPE end the short commands quietly, as shell tools do (`... | head`)."""
+    import signal
+
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
+
+    _outlive_broken_pipes()
 
     from .http.app import create_app
 
@@ -93,6 +104,8 @@ def project(args: argparse.Namespace) -> int:
     """Runs the projections in this process until interrupted (production: beside stateless API processes)."""
     import signal
     import threading
+
+    _outlive_broken_pipes()
 
     settings = _settings(args)
     if settings.broker_url is not None:
@@ -169,6 +182,8 @@ def worker(args: argparse.Namespace) -> int:
     """Runs dramatiq workers for the configured policies until interrupted (production, with a broker)."""
     import logging
     import signal
+
+    _outlive_broken_pipes()
 
     from .policy_worker import run_worker, supervise
     from .preflight import check_broker
