@@ -85,7 +85,15 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
     def select_log_links(self, after: int, limit: int) -> list[LogRow]:
         # In binary: the states come as they are stored, where text would have the server spell
         # every byte in hex and psycopg parse it back (reading the log took twice the time).
-        return self._rows("log_links", (after, after, limit), binary=True)
+        rows: list[LogRow] = self._rows("log_links", (after, after, limit), binary=True)
+        # The position only speeds the match up: an event it did not match (history from before
+        # chaining, a row slipped in, or a hash whose position is not filled yet, written by an
+        # older ledgerdesk during an upgrade) is looked up by stream and version, as it always was.
+        unmatched = [(row[1], row[2]) for row in rows if row[5] is None]
+        if not unmatched:
+            return rows
+        found = {(str(stream), version): hash_ for (stream, version), hash_ in self._lookup([(UUID(s), v) for s, v in unmatched]).items()}
+        return [row if row[5] is not None else (*row[:5], found.get((row[1], row[2]))) for row in rows]  # type: ignore[misc]
 
     def select_log_hashes(self, after: int, up_to: int, limit: int) -> list[tuple[int, str | None]]:
         return self._rows("log_hashes", (after, up_to, limit))
@@ -108,9 +116,9 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                          (cp.seq, cp.position, cp.running_hash, cp.prev_checkpoint_hash, cp.checkpoint_hash, cp.created_at))
 
 
-# Hashes are matched to events by position first (a merge of two scans in log order: reading the
-# log for verification took a fifth of the time of one key look-up per event), and by stream and
-# version too: a hash row moved to another position matches nothing, and its event counts as inserted.
+# Hashes are matched to events by position (a merge of two scans in log order: a fifth of the
+# server's time of one key look-up per event) and by stream and version, which is what identifies
+# them: select_log_links looks up by key the few events the position did not match.
 _LOG_JOIN = ("LEFT JOIN {schema}.event_hashes h ON h.position = e.notification_id AND h.originator_id = e.originator_id "
              "AND h.originator_version = e.originator_version AND h.position > %s")
 _JOIN = "LEFT JOIN {schema}.event_hashes h ON h.originator_id = e.originator_id AND h.originator_version = e.originator_version"
