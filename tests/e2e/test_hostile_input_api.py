@@ -77,6 +77,38 @@ def test_control_characters_in_queries_are_a_422_naming_the_parameter(client, pa
     assert is_problem(client.get(path), 422, field)
 
 
+# -- names ----------------------------------------------------------------------------------------
+
+INVISIBLE = {"zero-width space": "\u200b", "joiners": "\u200c\u200d", "word joiner": "\u2060", "BOM": "\ufeff",
+             "soft hyphen": "\u00ad", "spaces around one": " \u200b \u3000 ", "Hangul filler": "\u3164",
+             "a combining mark alone": "\u0301"}
+
+
+@pytest.mark.parametrize("name", INVISIBLE.values(), ids=INVISIBLE.keys())
+def test_a_name_of_only_invisible_characters_is_a_422_naming_it_and_stores_nothing(client, keys, name) -> None:
+    """Hostile run: a team, an agent, an SLA policy and a triage keyword named "\\u200b" (a zero-width
+    space) were defined, and showed as blanks in every list."""
+    before = head(client)
+    assert is_problem(client.put("/v1/teams/desk", json={"name": name}), 422, "name")
+    assert is_problem(client.put("/v1/agents/li.na", json={"name": name, "capacity": 3}), 422, "name")
+    policy = {"name": name, "targets": {"first_reply_minutes": 60}}
+    assert is_problem(client.post("/v1/sla-policies", json=policy), 422, "name")
+    admin = {"Authorization": f"Bearer {keys.admin}"}
+    rule = {"id": "refund", "keywords": ["refund"], "category": "refund"}
+    keyword = client.put("/v1/triage-rules", json={"rules": [{**rule, "keywords": ["refund", name]}]}, headers=admin)
+    assert is_problem(keyword, 422, "rules.0.keywords.1")
+    assert is_problem(client.put("/v1/triage-rules", json={"rules": [{**rule, "name": name}]}, headers=admin), 422, "rules.0.name")
+    assert head(client) == before
+
+
+def test_a_name_that_shows_something_is_kept_and_a_customer_name_that_shows_nothing_is_no_name(client) -> None:
+    assert client.put("/v1/teams/desk", json={"name": " Refunds\u200b  desk "}).json()["version"] == 1
+    assert client.get("/v1/teams/desk").json()["name"] == "Refunds\u200b desk"
+    # A customer's name comes with their message, which is never refused for it: it is left out instead.
+    customer = inbound(client, customer={"name": "\u200b\u2060"})["customer_id"]
+    assert client.get(f"/v1/customers/{customer}").json()["display_name"] is None
+
+
 # -- numbers, dates and cursors out of range ----------------------------------------------------
 
 
