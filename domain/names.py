@@ -3,7 +3,8 @@
 One rule for every name, checked here and nowhere else:
 
 - A name is one line. Lists, menus, case files and audit trails show it on one line, so it holds
-  no control characters (tab, CR, LF and NEL included) and no lone surrogates.
+  no control characters (tab, CR, LF and NEL included), no line or paragraph separator (U+2028,
+  U+2029: line breaks too, which str.split() would quietly turn into spaces) and no lone surrogates.
 - A name shows something. One of spaces, zero-width or other format characters (U+200B, U+2060,
   U+FEFF, the soft hyphen) or combining marks alone looks empty in every list, and two such names
   look alike, so at least one character must be visible.
@@ -17,14 +18,14 @@ from typing import Any
 from .errors import InvalidValue
 
 # The rule, as the OpenAPI document states it for every name field.
-NAME_RULE = ("one line (no tab, line break or other control character) with at least one visible character: "
+NAME_RULE = ("one line (no tab, line break, U+2028/U+2029 separator or other control character) with at least one visible character: "
              "only spaces, zero-width (U+200B) or other invisible characters is a 422; outer spaces are dropped "
              "and a run of spaces inside is one space")
-KEYWORD_RULE = ("one line (no tab, line break or other control character) with at least one visible character: "
+KEYWORD_RULE = ("one line (no tab, line break, U+2028/U+2029 separator or other control character) with at least one visible character: "
                 "only spaces, zero-width (U+200B) or other invisible characters is a 422")
 
-# Unicode categories a one-line name never holds: controls and lone surrogates.
-_NOT_IN_A_NAME = frozenset({"Cc", "Cs"})
+# Unicode categories a one-line name never holds: controls, line and paragraph separators, lone surrogates.
+_NOT_IN_A_NAME = frozenset({"Cc", "Zl", "Zp", "Cs"})
 # Categories that draw nothing by themselves: format characters (zero-width space, joiners, word
 # joiner, BOM, soft hyphen, bidi marks) and combining marks, which only change the character before.
 _INVISIBLE = frozenset({"Cf", "Mn", "Me"}) | _NOT_IN_A_NAME
@@ -54,7 +55,8 @@ def checked_name(raw: Any, *, field: str, what: str, max_length: int, optional: 
     if not isinstance(raw, str):
         raise InvalidValue(f"{what} is a string", field=field)
     if found := forbidden_in_a_name(raw):
-        raise InvalidValue(f"{what} is one line, without control characters or lone surrogates: {found}", field=field)
+        raise InvalidValue(f"{what} is one line, without control characters, line breaks or lone surrogates: {found}",
+                           field=field)
     name = " ".join(raw.split())
     if optional and not name:
         return name

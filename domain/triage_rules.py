@@ -53,7 +53,7 @@ def _keyword_text(raw: Any, field: str) -> str:
     if not isinstance(raw, str):
         raise InvalidValue("a keyword is a string", field=field)
     if found := forbidden_in_a_name(raw):
-        raise InvalidValue(f"a keyword is one line, without control characters or lone surrogates: {found}", field=field)
+        raise InvalidValue(f"a keyword is one line, without control characters, line breaks or lone surrogates: {found}", field=field)
     if len(raw) > MAX_KEYWORD_LENGTH:
         raise InvalidValue(f"a keyword has at most {MAX_KEYWORD_LENGTH} characters", field=field)
     return raw

@@ -24,7 +24,10 @@ from .http.inputs import CONTROL_CHARACTERS
 
 _BRACKETED_ID = re.compile(r"<([^<>]*)>")
 # Mailers label GBK/GB18030 and Big5-HKSCS text with the older, narrower names; the supersets read both.
-_CHARSET_SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "big5": "big5hkscs"}
+# Windows-1252 text labelled Latin-1 is read as Windows-1252, as browsers do: its byte 0x85 is "…",
+# which Latin-1 would read as NEL, a line break.
+_CHARSET_SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "big5": "big5hkscs",
+                      "iso-8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp1252"}
 # A Date header outside these bounds is a broken clock or a forgery, not a send time; times later
 # computations (SLA due dates, analytics days) can rely on stay inside them.
 EARLIEST_SENT_AT = datetime(1970, 1, 1, tzinfo=UTC)
@@ -41,6 +44,9 @@ _PARSED_HEADERS = frozenset({"from", "subject", "date", "content-type", "content
 _BOUNDARY = re.compile(rb"""boundary\s*=\s*"?([^";\r\n]{1,200})""", re.IGNORECASE)
 _HEADER_LINE = re.compile(rb"^([!-9;-~]+)[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.MULTILINE)
 _NULL_ADDRESSES = {"", "<>"}
+# Every way text breaks a line: CRLF and CR as mailers send them, and NEL, U+2028 and U+2029. A
+# mail's text has its line breaks as "\n", so none of them ends up a space or a stray character.
+_LINE_BREAK = re.compile("\r\n|[\r\x85\u2028\u2029]")
 
 
 @dataclass(frozen=True)
@@ -208,9 +214,12 @@ def _decode_bytes(payload: bytes, charset: str | None) -> str:
     charset = charset or "utf-8"
     try:
         text = payload.decode(_CHARSET_SUPERSETS.get(charset, charset))
-    except (LookupError, UnicodeDecodeError):  # mislabelled or unknown charset: keep what text we can
-        text = payload.decode("utf-8", errors="replace")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    except (LookupError, UnicodeDecodeError):
+        try:  # a byte the superset leaves undefined (Windows-1252 has five) is read as labelled
+            text = payload.decode(charset)
+        except (LookupError, UnicodeDecodeError):  # mislabelled or unknown charset: keep what text we can
+            text = payload.decode("utf-8", errors="replace")
+    return _LINE_BREAK.sub("\n", text)
 
 
 def _attachment_parts(part: EmailMessage):
@@ -261,7 +270,8 @@ def _html_to_text(markup: str) -> str:
     markup = _without(markup[:MAX_HTML], "<!--", "-->")
     for element in ("script", "style"):
         markup = _without(markup, f"<{element}", f"</{element}>")
-    text = html.unescape(_TAG.sub("", _BLOCK_TAG.sub("\n", markup)))
+    # After unescaping too: &#x2028; is a line break as much as the character itself.
+    text = _LINE_BREAK.sub("\n", html.unescape(_TAG.sub("", _BLOCK_TAG.sub("\n", markup))))
     lines = (" ".join(line.split()) for line in text.split("\n"))
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 

@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from tests.e2e.api import inbound, is_problem, message
+from tests.e2e.api import history, inbound, is_problem, message
 
 pytestmark = pytest.mark.e2e
 
@@ -107,6 +107,27 @@ def test_a_name_that_shows_something_is_kept_and_a_customer_name_that_shows_noth
     # A customer's name comes with their message, which is never refused for it: it is left out instead.
     customer = inbound(client, customer={"name": "\u200b\u2060"})["customer_id"]
     assert client.get(f"/v1/customers/{customer}").json()["display_name"] is None
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85"], ids=["U+2028", "U+2029", "NEL"])
+def test_a_line_break_in_a_name_is_a_422_but_free_text_keeps_it(client, keys, separator) -> None:
+    """Hostile run: an agent or a team named "a\\u2028b" became "a b", and an SLA policy or a
+    triage rule kept the separator in a name lists show on one line."""
+    before = head(client)
+    name = f"Refunds{separator}desk"
+    assert is_problem(client.put("/v1/teams/desk", json={"name": name}), 422, "name")
+    assert is_problem(client.put("/v1/agents/li.na", json={"name": name, "capacity": 3}), 422, "name")
+    assert is_problem(client.post("/v1/sla-policies", json={"name": name, "targets": {"first_reply_minutes": 60}}), 422, "name")
+    rules = {"rules": [{"id": "refund", "name": name, "keywords": ["refund"], "category": "refund"}]}
+    assert is_problem(client.put("/v1/triage-rules", json=rules, headers={"Authorization": f"Bearer {keys.admin}"}),
+                      422, "rules.0.name")
+    assert head(client) == before
+    # Messages, replies and notes are what a person wrote: their line breaks are kept as sent.
+    ticket = inbound(client, text=f"Order 1042{separator}has not arrived")["ticket_id"]
+    assert client.post(f"/v1/tickets/{ticket}/replies", json={"text": f"Sorry{separator}checking"}).status_code == 200
+    assert client.post(f"/v1/tickets/{ticket}/notes", json={"text": f"Courier{separator}called"}).status_code == 200
+    assert [e["data"]["text"] for e in history(client, ticket) if "text" in e["data"]] == [
+        f"Order 1042{separator}has not arrived", f"Sorry{separator}checking", f"Courier{separator}called"]
 
 
 # -- numbers, dates and cursors out of range ----------------------------------------------------

@@ -407,3 +407,18 @@ def test_control_characters_in_a_mail_are_marked_unreadable_like_json_intake_ref
     parsed = parse(b"From: a@example.com\r\nTo: s@shop.com\r\nMessage-ID: <z1@e>\r\nSubject: h\x01i\x1b\r\n\r\nbo\x02dy\tok")
     assert parsed.subject == "h\ufffdi\ufffd"
     assert parsed.text == "bo\ufffddy\tok"
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85", "&#x2028;"])
+def test_a_line_or_paragraph_separator_in_an_html_mail_is_a_line_break_not_a_space(separator):
+    msg = _message("separator@example.com")
+    msg.set_content(f"<p>Order 1042{separator}has not arrived</p>", subtype="html")
+
+    assert parse(msg.as_bytes()).text == "Order 1042\nhas not arrived"
+
+
+def test_a_mail_labelled_latin1_is_read_as_windows_1252_so_its_ellipsis_is_no_line_break():
+    raw = email("From: a@example.com", "Message-ID: <x@example.com>", "Content-Type: text/plain; charset=iso-8859-1",
+                body=b"Wait\x85 Caf\xe9 is closed\r\n")
+
+    assert parse(raw).text == "Wait\u2026 Caf\u00e9 is closed"

@@ -21,7 +21,7 @@ def test_a_name_that_shows_nothing_is_refused_naming_its_field(raw) -> None:
     assert refused.value.field == "name"
 
 
-@pytest.mark.parametrize("raw", ["a\tb", "a\nb", "a\rb", "a\x85b", "a\x00b", "\ud800"])
+@pytest.mark.parametrize("raw", ["a\tb", "a\nb", "a\rb", "a\x85b", "a\u2028b", "a\u2029b", "a\x00b", "\ud800"])
 def test_a_name_is_one_line_without_control_characters(raw) -> None:
     with pytest.raises(InvalidValue, match="one line"):
         name(raw)
