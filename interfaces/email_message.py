@@ -168,12 +168,19 @@ def _sender(msg: EmailMessage) -> tuple[str, str | None]:
     raise UnparseableEmail(f"{found}; a message needs someone it came from", "From")
 
 
+def _year_written_in_full(sent: datetime, raw_date: str) -> bool:
+    # The standard library reads a year of one or two digits as 19xx or 20xx ("0001" and "01" are
+    # both 2001): a Date whose year is not written as the four digits it was read as is unreadable.
+    # Not after a sign, so a zone such as +2001 does not count as the year.
+    return re.search(f"(?<![0-9+-]){sent.year:04d}(?![0-9])", raw_date) is not None
+
+
 def _sent_at(msg: EmailMessage, received_at: datetime) -> datetime:
     """The Date header if it is a plausible send time, else the time of receipt: a bad date never refuses a mail."""
     try:
         header = msg["Date"]
         sent = header.datetime if header is not None else None
-        if sent is None:
+        if sent is None or not _year_written_in_full(sent, _raw_header(msg, "Date")):
             return received_at
         if sent.utcoffset() is None:
             sent = sent.replace(tzinfo=UTC)

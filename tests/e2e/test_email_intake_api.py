@@ -99,7 +99,8 @@ def test_a_sender_with_no_domain_is_a_channel_user_without_an_email(client):
     assert customer["identities"] == [{"kind": "channel_user", "value": sender, "channel": "email"}]
 
 
-@pytest.mark.parametrize("date", ["Date: not a date", "Date: Fri, 31 Dec 9999 23:59:59 +0000", "Date: Mon, 1 Jan 1900 00:00:00 +0000"])
+@pytest.mark.parametrize("date", ["Date: not a date", "Date: Fri, 31 Dec 9999 23:59:59 +0000", "Date: Mon, 1 Jan 1900 00:00:00 +0000",
+                                  "Date: Mon, 1 Jan 0001 00:00:00 +0000"])  # read as 2001 by the standard library
 def test_a_bad_or_absurd_date_is_taken_as_the_time_of_receipt(client, clock, date):
     raw = f"From: a@b.example\r\nMessage-ID: <{random_ref()}@b>\r\n{date}\r\n\r\nhello".encode()
     before = clock.now
