@@ -20,6 +20,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
+from . import names
 from .audit import AuditMeta
 from .channel import Channel, ChannelKind
 from .errors import IllegalTransition, InvalidValue
@@ -70,10 +71,7 @@ def checked_agent_id(raw: Any, *, field: str = "agent_id") -> str:
 
 
 def checked_name(raw: Any) -> str:
-    name = " ".join(raw.split()) if isinstance(raw, str) else ""
-    if not name or len(name) > MAX_NAME:
-        raise InvalidValue(f"an agent's name has 1 to {MAX_NAME} characters", field="name")
-    return name
+    return names.checked_name(raw, field="name", what="an agent's name", max_length=MAX_NAME)
 
 
 def checked_teams(raw: Iterable[Any] | None) -> list[str]:

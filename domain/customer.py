@@ -11,6 +11,7 @@ from eventsourcing.domain import Aggregate
 from .audit import AuditMeta
 from .errors import IllegalTransition, InvalidValue
 from .identity import Identity
+from .names import shows_something
 
 
 K = TypeVar("K", bound=Hashable)
@@ -38,7 +39,9 @@ def _checked_name(name: str | None) -> str | None:
     name = name.strip()
     if len(name) > 200:
         raise InvalidValue("a display name has at most 200 characters", field="customer.name")
-    return name or None
+    # A display name that shows nothing (names.py) is no name rather than a refusal: it comes with
+    # a customer's message, from a shop or a mail's From, and the message must not be lost for it.
+    return name if shows_something(name) else None
 
 
 def _checked_tier(tier: str | None) -> str | None:

@@ -14,6 +14,7 @@ from uuid import uuid4
 
 from eventsourcing.domain import Aggregate
 
+from . import names
 from .audit import AuditMeta
 from .business_hours import BusinessCalendar
 from .channel import Channel
@@ -46,10 +47,7 @@ def _is_int(value: Any) -> bool:
 
 
 def checked_name(raw: Any) -> str:
-    name = raw.strip() if isinstance(raw, str) else ""
-    if not name or len(name) > MAX_NAME:
-        raise InvalidValue(f"a policy name has 1 to {MAX_NAME} characters", field="name")
-    return name
+    return names.checked_name(raw, field="name", what="a policy name", max_length=MAX_NAME)
 
 
 def checked_rank(raw: Any) -> int:

@@ -15,6 +15,7 @@ from eventsourcing.domain import Aggregate
 
 from .audit import AuditMeta
 from .errors import InvalidValue
+from .names import checked_name
 from .natural_keys import natural_id
 from .ticket_values import checked_member_id
 
@@ -23,9 +24,7 @@ MAX_NAME = 200
 
 
 def checked_team_terms(team_id: str, name: Any, escalation_team: Any) -> dict[str, Any]:
-    shown = " ".join(name.split()) if isinstance(name, str) else ""
-    if not shown or len(shown) > MAX_NAME:
-        raise InvalidValue(f"a team's name has 1 to {MAX_NAME} characters", field="name")
+    shown = checked_name(name, field="name", what="a team's name", max_length=MAX_NAME)
     escalation = None
     if escalation_team is not None:
         escalation = checked_member_id(escalation_team if isinstance(escalation_team, str) else "", field="escalation_team")

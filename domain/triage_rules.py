@@ -12,7 +12,6 @@ A tenant that never defined rules is triaged with `default_rules()`, as rule set
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +23,7 @@ from eventsourcing.domain import Aggregate
 from .agent import ISO_639_1
 from .audit import AuditMeta
 from .errors import InvalidValue
+from .names import checked_name, forbidden_in_a_name, shows_something
 from .natural_keys import natural_id
 from .ticket_values import Category, Priority
 from .triage import TriageRule, default_rules, normalised_keyword
@@ -47,22 +47,16 @@ DEFAULT_SOURCE = "default"
 # -- the rules, checked and in canonical form ------------------------------------------------
 
 
-def _control_character(text: str) -> str | None:
-    """The first control character (Cc, tab and newlines included) or lone surrogate, described."""
-    for index, char in enumerate(text):
-        if unicodedata.category(char) in ("Cc", "Cs"):
-            return f"U+{ord(char):04X} at character {index}"
-    return None
-
-
-def _text(raw: Any, field: str, what: str, max_length: int) -> str:
+def _keyword_text(raw: Any, field: str) -> str:
+    # Keywords are checked as names are (names.py) but keep their inner spaces: they are matched
+    # against message text as written, after the normalisation below.
     if not isinstance(raw, str):
-        raise InvalidValue(f"{what} is a string", field=field)
-    if found := _control_character(raw):
-        raise InvalidValue(f"{what} holds no control characters or lone surrogates: {found}", field=field)
-    if len(raw) > max_length:
-        raise InvalidValue(f"{what} has at most {max_length} characters", field=field)
-    return raw.strip()
+        raise InvalidValue("a keyword is a string", field=field)
+    if found := forbidden_in_a_name(raw):
+        raise InvalidValue(f"a keyword is one line, without control characters, line breaks or lone surrogates: {found}", field=field)
+    if len(raw) > MAX_KEYWORD_LENGTH:
+        raise InvalidValue(f"a keyword has at most {MAX_KEYWORD_LENGTH} characters", field=field)
+    return raw
 
 
 def _rule_id(raw: Any, field: str) -> str:
@@ -77,10 +71,12 @@ def _keywords(raw: Any, field: str) -> list[str]:
     keywords: list[str] = []
     for index, value in enumerate(raw):
         where = f"{field}.{index}"
-        text = _text(value, where, "a keyword", MAX_KEYWORD_LENGTH)
-        keyword = normalised_keyword(text)
+        keyword = normalised_keyword(_keyword_text(value, where))
         if not keyword or len(keyword) > MAX_KEYWORD_LENGTH:
             raise InvalidValue(f"a keyword has 1 to {MAX_KEYWORD_LENGTH} characters besides spaces", field=where)
+        if not shows_something(keyword):
+            raise InvalidValue("a keyword must contain at least one visible character, not only zero-width or other "
+                               "invisible characters", field=where)
         if keyword in keywords:
             raise InvalidValue(f"the keyword {keyword!r} is given twice (keywords match whatever their case)", field=where)
         keywords.append(keyword)
@@ -118,7 +114,8 @@ def checked_rule(raw: Any, field: str) -> dict[str, Any]:
         raise InvalidValue("negative_wording is true or false", field=f"{field}.negative_wording")
     rule = {
         "id": _rule_id(raw.get("id"), f"{field}.id"),
-        "name": "" if raw.get("name") is None else _text(raw["name"], f"{field}.name", "a rule's name", MAX_NAME),
+        "name": "" if raw.get("name") is None else checked_name(raw["name"], field=f"{field}.name", what="a rule's name",
+                                                                max_length=MAX_NAME, optional=True),
         "keywords": _keywords(raw.get("keywords"), f"{field}.keywords"),
         "category": _member(Category, raw.get("category"), f"{field}.category"),
         "priority": _member(Priority, raw.get("priority"), f"{field}.priority"),

@@ -24,7 +24,10 @@ from .http.inputs import CONTROL_CHARACTERS
 
 _BRACKETED_ID = re.compile(r"<([^<>]*)>")
 # Mailers label GBK/GB18030 and Big5-HKSCS text with the older, narrower names; the supersets read both.
-_CHARSET_SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "big5": "big5hkscs"}
+# Windows-1252 text labelled Latin-1 is read as Windows-1252, as browsers do: its byte 0x85 is "…",
+# which Latin-1 would read as NEL, a line break.
+_CHARSET_SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "big5": "big5hkscs",
+                      "iso-8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp1252"}
 # A Date header outside these bounds is a broken clock or a forgery, not a send time; times later
 # computations (SLA due dates, analytics days) can rely on stay inside them.
 EARLIEST_SENT_AT = datetime(1970, 1, 1, tzinfo=UTC)
@@ -41,6 +44,9 @@ _PARSED_HEADERS = frozenset({"from", "subject", "date", "content-type", "content
 _BOUNDARY = re.compile(rb"""boundary\s*=\s*"?([^";\r\n]{1,200})""", re.IGNORECASE)
 _HEADER_LINE = re.compile(rb"^([!-9;-~]+)[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.MULTILINE)
 _NULL_ADDRESSES = {"", "<>"}
+# Every way text breaks a line: CRLF and CR as mailers send them, and NEL, U+2028 and U+2029. A
+# mail's text has its line breaks as "\n", so none of them ends up a space or a stray character.
+_LINE_BREAK = re.compile("\r\n|[\r\x85\u2028\u2029]")
 
 
 @dataclass(frozen=True)
@@ -162,12 +168,19 @@ def _sender(msg: EmailMessage) -> tuple[str, str | None]:
     raise UnparseableEmail(f"{found}; a message needs someone it came from", "From")
 
 
+def _year_written_in_full(sent: datetime, raw_date: str) -> bool:
+    # The standard library reads a year of one or two digits as 19xx or 20xx ("0001" and "01" are
+    # both 2001): a Date whose year is not written as the four digits it was read as is unreadable.
+    # Not after a sign, so a zone such as +2001 does not count as the year.
+    return re.search(f"(?<![0-9+-]){sent.year:04d}(?![0-9])", raw_date) is not None
+
+
 def _sent_at(msg: EmailMessage, received_at: datetime) -> datetime:
     """The Date header if it is a plausible send time, else the time of receipt: a bad date never refuses a mail."""
     try:
         header = msg["Date"]
         sent = header.datetime if header is not None else None
-        if sent is None:
+        if sent is None or not _year_written_in_full(sent, _raw_header(msg, "Date")):
             return received_at
         if sent.utcoffset() is None:
             sent = sent.replace(tzinfo=UTC)
@@ -208,9 +221,12 @@ def _decode_bytes(payload: bytes, charset: str | None) -> str:
     charset = charset or "utf-8"
     try:
         text = payload.decode(_CHARSET_SUPERSETS.get(charset, charset))
-    except (LookupError, UnicodeDecodeError):  # mislabelled or unknown charset: keep what text we can
-        text = payload.decode("utf-8", errors="replace")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    except (LookupError, UnicodeDecodeError):
+        try:  # a byte the superset leaves undefined (Windows-1252 has five) is read as labelled
+            text = payload.decode(charset)
+        except (LookupError, UnicodeDecodeError):  # mislabelled or unknown charset: keep what text we can
+            text = payload.decode("utf-8", errors="replace")
+    return _LINE_BREAK.sub("\n", text)
 
 
 def _attachment_parts(part: EmailMessage):
@@ -261,7 +277,8 @@ def _html_to_text(markup: str) -> str:
     markup = _without(markup[:MAX_HTML], "<!--", "-->")
     for element in ("script", "style"):
         markup = _without(markup, f"<{element}", f"</{element}>")
-    text = html.unescape(_TAG.sub("", _BLOCK_TAG.sub("\n", markup)))
+    # After unescaping too: &#x2028; is a line break as much as the character itself.
+    text = _LINE_BREAK.sub("\n", html.unescape(_TAG.sub("", _BLOCK_TAG.sub("\n", markup))))
     lines = (" ".join(line.split()) for line in text.split("\n"))
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 

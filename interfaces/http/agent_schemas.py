@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ledgerdesk.domain.agent import MAX_CAPACITY, MAX_NAME, MAX_SKILLS, MAX_TEAMS, MIN_CAPACITY, Presence
 from ledgerdesk.domain.channel import Channel
+from ledgerdesk.domain.names import NAME_RULE
 from ledgerdesk.domain.ticket_values import Category
 
 from .inputs import MAX_VERSION
@@ -46,7 +47,7 @@ class CapacityByKindIn(Body):
 class AgentIn(Body):
     """The agent's whole profile: what is left out takes its default."""
 
-    name: Annotated[str, Field(min_length=1, max_length=MAX_NAME)]
+    name: Annotated[str, Field(min_length=1, max_length=MAX_NAME, description=NAME_RULE)]
     teams: list[TeamId] = Field(default_factory=list, max_length=MAX_TEAMS)
     skills: SkillsIn = Field(default_factory=SkillsIn)
     capacity: Whole = Field(ge=MIN_CAPACITY, le=MAX_CAPACITY, description="open tickets the agent may hold at once")

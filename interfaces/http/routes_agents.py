@@ -29,6 +29,7 @@ from .responses import PlainJSON, command_answer
 
 router = APIRouter(prefix="/v1/agents", tags=["agents"])
 
+# Who configures the helpdesk (agents, teams, SLA policies): the shop's own systems and its admins.
 MANAGERS = frozenset({Role.INTEGRATOR, Role.ADMIN})
 AgentIdPath = Annotated[str, Path(pattern=AGENT_ID_PATTERN, max_length=128, description=AGENT_ID_RULE,
                                   examples=["li.na"])]
@@ -37,7 +38,7 @@ AgentsStore = Annotated[ReadStore, read_model(agent_queries.AGENTS)]
 
 async def get_manager(caller: CallerDep) -> Caller:
     if caller.key.role not in MANAGERS:
-        raise Forbidden("only an integrator or an admin manages agents", field="Authorization")
+        raise Forbidden("only an integrator or an admin manages agents, teams and SLA policies", field="Authorization")
     return caller
 
 

@@ -19,7 +19,6 @@ from fastapi.responses import HTMLResponse
 
 from ledgerdesk.application.case_files.scope import scope_from
 from ledgerdesk.application.errors import Forbidden
-from ledgerdesk.domain.errors import InvalidValue
 from ledgerdesk.interfaces.bootstrap import Runtime, build_case_builder
 from ledgerdesk.interfaces.case_document import page_script, render_case, render_page
 from ledgerdesk.interfaces.settings import Role
@@ -29,6 +28,7 @@ from .case_schemas import CaseFile
 from .access import record_access
 from .deps import Caller, ReaderDep, RuntimeDep, read_model
 from .inputs import parsed_instant
+from .moments import not_after_now
 from .problems import problem_responses
 from .responses import PlainJSON
 
@@ -46,7 +46,7 @@ OrderId = Annotated[str | None, Query(min_length=1, max_length=128, description=
 CustomerId = Annotated[UUID | None, Query(description="the customer, everyone merged into them, and all their tickets")]
 TicketId = Annotated[UUID | None, Query(description="the ticket, the tickets merged with it, and their conversations")]
 AsOf = Annotated[str | None, Query(max_length=64, description="RFC 3339 instant with an offset (default: now): "
-                                   "the case as the log stood then")]
+                                   "the case as the log stood then; an instant after now is a 422")]
 DESCRIPTION = (
     "Give exactly one of `order_id`, `customer_id`, `ticket_id`. The case replays every stream it reaches from the log up "
     "to `as_of`: tickets, their conversations and messages on every channel, assignments, status, priority and SLA "
@@ -64,8 +64,8 @@ def _case(caller: Caller, runtime: Runtime, store: ReadStore, order_id: str | No
     scope = scope_from(order_id, customer_id, ticket_id)
     now = runtime.clock()
     moment = parsed_instant(as_of, "as_of") if as_of is not None else None
-    if moment is not None and moment > now:
-        raise InvalidValue(f"as_of is after now ({now.isoformat()}): a case reflects what has happened", field="as_of")
+    if moment is not None:
+        not_after_now(moment, now)
     case = build_case_builder(runtime.ledger, store)(caller.tenant, scope, moment, now)
     record_access(runtime.ledger, caller, "case_export", f"{scope.kind}/{scope.value}", {"as_of": case["as_of"]})
     return case

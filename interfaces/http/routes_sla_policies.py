@@ -1,4 +1,8 @@
-"""SLA policy commands and queries: /v1/sla-policies (the list comes from a read model, elsewhere)."""
+"""SLA policy commands and queries: /v1/sla-policies (the list comes from a read model, elsewhere).
+
+Integrators and admins define, revise and retire policies, as they manage agents and teams; an
+agent works under them and does not set its own targets. Every role reads them.
+"""
 from __future__ import annotations
 
 from typing import Annotated, Any
@@ -12,10 +16,11 @@ from ledgerdesk.domain.sla_policy import SlaPolicy, targets_in_minutes_and_secon
 from . import schemas as s
 from . import sla_policy_schemas as p
 from .access import AccessDep
-from .deps import CallerDep, LedgerDep, ReaderDep
+from .deps import LedgerDep, ReaderDep
 from .inputs import Digits, MAX_VERSION
 from .problems import problem_responses
 from .responses import PlainJSON, command_answer
+from .routes_agents import ManagerDep
 
 router = APIRouter(prefix="/v1/sla-policies", tags=["sla-policies"])
 
@@ -37,9 +42,12 @@ def sla_policy_view(policy: SlaPolicy) -> dict[str, Any]:
     }
 
 
+MANAGED = "Integrators and admins only; other roles get a 403."
+
+
 @router.post("", status_code=201, response_model=p.SlaPolicyAnswer, summary="Define an SLA policy",
-             responses=problem_responses(400, 403, 409, 413, 422))
-def define(body: p.SlaPolicyIn, caller: CallerDep, ledger: LedgerDep) -> PlainJSON:
+             description=MANAGED, responses=problem_responses(400, 403, 409, 413, 422))
+def define(body: p.SlaPolicyIn, caller: ManagerDep, ledger: LedgerDep) -> PlainJSON:
     command = c.DefineSlaPolicy(
         caller.context(body.reason),
         name=body.name,
@@ -75,8 +83,8 @@ def get_history(
 
 
 @router.put("/{policy_id}", response_model=p.SlaPolicyAnswer, summary="Revise an SLA policy: every term at once",
-            responses=problem_responses(400, 403, 404, 409, 413, 422))
-def revise(policy_id: UUID, body: p.SlaPolicyRevisionIn, caller: CallerDep, ledger: LedgerDep) -> PlainJSON:
+            description=MANAGED, responses=problem_responses(400, 403, 404, 409, 413, 422))
+def revise(policy_id: UUID, body: p.SlaPolicyRevisionIn, caller: ManagerDep, ledger: LedgerDep) -> PlainJSON:
     command = c.ReviseSlaPolicy(
         caller.context(body.reason),
         policy_id=policy_id,
@@ -93,10 +101,10 @@ def revise(policy_id: UUID, body: p.SlaPolicyRevisionIn, caller: CallerDep, ledg
 
 
 @router.delete("/{policy_id}", response_model=p.SlaPolicyAnswer, summary="Retire an SLA policy: it matches nothing from now on",
-               responses=problem_responses(403, 404, 409, 422))
+               description=MANAGED, responses=problem_responses(403, 404, 409, 422))
 def retire(
     policy_id: UUID,
-    caller: CallerDep,
+    caller: ManagerDep,
     ledger: LedgerDep,
     expected_version: Annotated[int | None, Digits, Query(ge=1, le=MAX_VERSION)] = None,
     reason: Annotated[str | None, Query(max_length=1000)] = None,

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ledgerdesk.application import commands as c
 from ledgerdesk.application.errors import NotFound
 from ledgerdesk.domain.agent import AGENT_ID_PATTERN
+from ledgerdesk.domain.names import NAME_RULE
 from ledgerdesk.domain.team import MAX_NAME, Team
 from ledgerdesk.projections.agents import queries as agent_queries
 from ledgerdesk.projections.inbox import queries as inbox_queries
@@ -34,7 +35,7 @@ InboxStore = Annotated[ReadStore, read_model(inbox_queries.NAME)]
 
 
 class TeamIn(Body):
-    name: Annotated[str, Field(min_length=1, max_length=MAX_NAME)]
+    name: Annotated[str, Field(min_length=1, max_length=MAX_NAME, description=NAME_RULE)]
     escalation_team: TeamRef | None = Field(
         default=None, description="the team this team's tickets escalate to (an SLA policy's transfer_to_escalation_team)")
     expected_version: Whole | None = Field(default=None, ge=1, le=MAX_VERSION,

@@ -11,6 +11,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from ledgerdesk.domain.channel import Channel
+from ledgerdesk.domain.names import NAME_RULE
 from ledgerdesk.domain.ticket_values import Category, Priority
 
 from .inputs import MAX_VERSION
@@ -70,7 +71,7 @@ class EscalationIn(Body):
 
 
 class SlaPolicyIn(Body):
-    name: Annotated[str, Field(min_length=1, max_length=120)]
+    name: Annotated[str, Field(min_length=1, max_length=120, description=NAME_RULE)]
     rank: Whole = Field(default=100, ge=0, le=10_000, description="lower ranks are tried first")
     match: SlaMatchIn = Field(default_factory=SlaMatchIn)
     targets: SlaTargetsIn

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
+from ledgerdesk.domain.names import KEYWORD_RULE, NAME_RULE
 from ledgerdesk.domain.ticket_values import Category, Priority
 from ledgerdesk.domain.triage_rules import (
     MAX_KEYWORD_LENGTH,
@@ -26,7 +27,7 @@ RuleId = Annotated[str, Field(min_length=1, max_length=64, pattern=RULE_ID_PATTE
                               examples=["refund"])]
 Keyword = Annotated[str, Field(min_length=1, max_length=MAX_KEYWORD_LENGTH,
                                description="a plain word or phrase, found anywhere in the message whatever its case "
-                               "(a Latin one must start a word); never a pattern")]
+                               "(a Latin one must start a word); never a pattern; " + KEYWORD_RULE)]
 LanguageCode = Annotated[str, Field(min_length=2, max_length=2, pattern=r"^[a-z]{2}$", description="ISO 639-1, e.g. zh, en")]
 
 
@@ -34,7 +35,7 @@ class TriageRuleIn(Body):
     """One rule: any of its keywords in a customer's message makes it match."""
 
     id: RuleId
-    name: Annotated[str, Field(max_length=MAX_NAME)] = ""
+    name: Annotated[str, Field(max_length=MAX_NAME, description="optional; when given, " + NAME_RULE)] = ""
     keywords: list[Keyword] = Field(min_length=1, max_length=MAX_KEYWORDS_PER_RULE)
     category: Category | None = Field(default=None, description="set on a ticket with no category; the first "
                                       "matching rule with a category wins")

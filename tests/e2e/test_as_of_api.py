@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ledgerdesk.projections.projector import Projector
-from tests.conftest import SteppingClock, random_ref
+from tests.conftest import Keys, SteppingClock, random_ref
 from tests.e2e.api import command, history, inbound, is_problem, ticket
 
 pytestmark = pytest.mark.e2e
@@ -41,8 +41,30 @@ def test_a_ticket_as_of_each_event_is_the_ticket_as_it_was_then(client: TestClie
         **raised, "as_of": at(raised["updated_at"], 0.5)}
     assert get(client, f"/v1/tickets/{ticket_id}", version=raised["version"]) == {**raised, "as_of": None}
     assert get(client, f"/v1/tickets/{ticket_id}", version=1)["status"] == "new"
-    assert get(client, f"/v1/tickets/{ticket_id}", as_of="9999-12-31T23:59:59-01:00")["version"] == now["version"]
+    assert get(client, f"/v1/tickets/{ticket_id}", as_of=at(now["updated_at"], 0.5))["version"] == now["version"]
     assert get(client, f"/v1/tickets/{ticket_id}", as_of=events[-1]["occurred_at"].replace("+00:00", "Z"))["tags"] == ["vip"]
+
+
+def test_every_as_of_reader_refuses_an_instant_after_now_naming_as_of(
+        client: TestClient, projector: Projector, clock: SteppingClock, keys: Keys) -> None:
+    """Hostile run: GET /v1/tickets/{id}?as_of=9999-… answered today's ticket as the state then,
+    while /v1/cases refused a future as_of. A moment after now has no state yet: one rule
+    (moments.not_after_now) for tickets, conversations, customers, SLA clocks and case files."""
+    client.headers["Authorization"] = f"Bearer {keys.admin}"  # a role that may read every one of them
+    define_policy(client)
+    taken = inbound(client)
+    found = ticket(client, taken["ticket_id"])
+    projector.catch_up()
+    readers = [(f"/v1/tickets/{taken['ticket_id']}", {}), (f"/v1/conversations/{taken['conversation_id']}", {}),
+               (f"/v1/customers/{taken['customer_id']}", {}), (f"/v1/tickets/{taken['ticket_id']}/sla", {}),
+               ("/v1/cases", {"ticket_id": taken["ticket_id"]}), ("/v1/cases.html", {"ticket_id": taken["ticket_id"]})]
+    for path, params in readers:
+        an_hour_on = (clock.now + timedelta(hours=1)).isoformat()
+        for future in (an_hour_on, "2099-01-01T00:00:00Z", "9999-12-31T23:59:59-01:00"):
+            refused = client.get(path, params={**params, "as_of": future})
+            assert is_problem(refused, 422, "as_of"), (path, future, refused.text)
+        assert "after now" in client.get(path, params={**params, "as_of": an_hour_on}).json()["detail"], path
+        assert client.get(path, params={**params, "as_of": found["updated_at"]}).status_code == 200, path
 
 
 def test_a_ticket_before_it_existed_or_past_its_latest_version_is_404_naming_the_parameter(client: TestClient) -> None:

@@ -99,7 +99,8 @@ def test_a_sender_with_no_domain_is_a_channel_user_without_an_email(client):
     assert customer["identities"] == [{"kind": "channel_user", "value": sender, "channel": "email"}]
 
 
-@pytest.mark.parametrize("date", ["Date: not a date", "Date: Fri, 31 Dec 9999 23:59:59 +0000", "Date: Mon, 1 Jan 1900 00:00:00 +0000"])
+@pytest.mark.parametrize("date", ["Date: not a date", "Date: Fri, 31 Dec 9999 23:59:59 +0000", "Date: Mon, 1 Jan 1900 00:00:00 +0000",
+                                  "Date: Mon, 1 Jan 0001 00:00:00 +0000"])  # read as 2001 by the standard library
 def test_a_bad_or_absurd_date_is_taken_as_the_time_of_receipt(client, clock, date):
     raw = f"From: a@b.example\r\nMessage-ID: <{random_ref()}@b>\r\n{date}\r\n\r\nhello".encode()
     before = clock.now
@@ -109,6 +110,19 @@ def test_a_bad_or_absurd_date_is_taken_as_the_time_of_receipt(client, clock, dat
     assert answer.status_code == 201, answer.text
     message = next(e for e in history(client, answer.json()["ticket_id"]) if e["type"] == "Ticket.CustomerMessageAdded")
     assert before < datetime.fromisoformat(message["data"]["sent_at"]) <= clock.now
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85"], ids=["U+2028", "U+2029", "NEL"])
+def test_a_line_or_paragraph_separator_in_a_mail_is_a_line_break(client, separator):
+    """Hostile run: an HTML mail's U+2028, U+2029 and NEL became spaces, running its lines together."""
+    for subtype in ("plain", "html"):
+        body = f"Order 1042{separator}has not arrived".encode()
+        raw = (f"From: a@b.example\r\nMessage-ID: <{random_ref()}@b>\r\n"
+               f"Content-Type: text/{subtype}; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n").encode()
+        answer = post_email(client, raw + base64.b64encode(body) + b"\r\n")
+        assert answer.status_code == 201, answer.text
+        message = next(e for e in history(client, answer.json()["ticket_id"]) if e["type"] == "Ticket.CustomerMessageAdded")
+        assert message["data"]["text"] == "Order 1042\nhas not arrived", subtype
 
 
 def test_a_mail_with_attachments_and_no_text_is_a_message(client):

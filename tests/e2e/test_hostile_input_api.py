@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from tests.e2e.api import inbound, is_problem, message
+from tests.e2e.api import history, inbound, is_problem, message
 
 pytestmark = pytest.mark.e2e
 
@@ -75,6 +75,59 @@ def test_control_characters_in_commands_and_policies_are_refused(client) -> None
 def test_control_characters_in_queries_are_a_422_naming_the_parameter(client, path, field) -> None:
     """Trial: on PostgreSQL, /v1/inbox?view=team:%00 and a lookup with external_user_id=%00 were 500s."""
     assert is_problem(client.get(path), 422, field)
+
+
+# -- names ----------------------------------------------------------------------------------------
+
+INVISIBLE = {"zero-width space": "\u200b", "joiners": "\u200c\u200d", "word joiner": "\u2060", "BOM": "\ufeff",
+             "soft hyphen": "\u00ad", "spaces around one": " \u200b \u3000 ", "Hangul filler": "\u3164",
+             "a combining mark alone": "\u0301"}
+
+
+@pytest.mark.parametrize("name", INVISIBLE.values(), ids=INVISIBLE.keys())
+def test_a_name_of_only_invisible_characters_is_a_422_naming_it_and_stores_nothing(client, keys, name) -> None:
+    """Hostile run: a team, an agent, an SLA policy and a triage keyword named "\\u200b" (a zero-width
+    space) were defined, and showed as blanks in every list."""
+    before = head(client)
+    assert is_problem(client.put("/v1/teams/desk", json={"name": name}), 422, "name")
+    assert is_problem(client.put("/v1/agents/li.na", json={"name": name, "capacity": 3}), 422, "name")
+    policy = {"name": name, "targets": {"first_reply_minutes": 60}}
+    assert is_problem(client.post("/v1/sla-policies", json=policy), 422, "name")
+    admin = {"Authorization": f"Bearer {keys.admin}"}
+    rule = {"id": "refund", "keywords": ["refund"], "category": "refund"}
+    keyword = client.put("/v1/triage-rules", json={"rules": [{**rule, "keywords": ["refund", name]}]}, headers=admin)
+    assert is_problem(keyword, 422, "rules.0.keywords.1")
+    assert is_problem(client.put("/v1/triage-rules", json={"rules": [{**rule, "name": name}]}, headers=admin), 422, "rules.0.name")
+    assert head(client) == before
+
+
+def test_a_name_that_shows_something_is_kept_and_a_customer_name_that_shows_nothing_is_no_name(client) -> None:
+    assert client.put("/v1/teams/desk", json={"name": " Refunds\u200b  desk "}).json()["version"] == 1
+    assert client.get("/v1/teams/desk").json()["name"] == "Refunds\u200b desk"
+    # A customer's name comes with their message, which is never refused for it: it is left out instead.
+    customer = inbound(client, customer={"name": "\u200b\u2060"})["customer_id"]
+    assert client.get(f"/v1/customers/{customer}").json()["display_name"] is None
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85"], ids=["U+2028", "U+2029", "NEL"])
+def test_a_line_break_in_a_name_is_a_422_but_free_text_keeps_it(client, keys, separator) -> None:
+    """Hostile run: an agent or a team named "a\\u2028b" became "a b", and an SLA policy or a
+    triage rule kept the separator in a name lists show on one line."""
+    before = head(client)
+    name = f"Refunds{separator}desk"
+    assert is_problem(client.put("/v1/teams/desk", json={"name": name}), 422, "name")
+    assert is_problem(client.put("/v1/agents/li.na", json={"name": name, "capacity": 3}), 422, "name")
+    assert is_problem(client.post("/v1/sla-policies", json={"name": name, "targets": {"first_reply_minutes": 60}}), 422, "name")
+    rules = {"rules": [{"id": "refund", "name": name, "keywords": ["refund"], "category": "refund"}]}
+    assert is_problem(client.put("/v1/triage-rules", json=rules, headers={"Authorization": f"Bearer {keys.admin}"}),
+                      422, "rules.0.name")
+    assert head(client) == before
+    # Messages, replies and notes are what a person wrote: their line breaks are kept as sent.
+    ticket = inbound(client, text=f"Order 1042{separator}has not arrived")["ticket_id"]
+    assert client.post(f"/v1/tickets/{ticket}/replies", json={"text": f"Sorry{separator}checking"}).status_code == 200
+    assert client.post(f"/v1/tickets/{ticket}/notes", json={"text": f"Courier{separator}called"}).status_code == 200
+    assert [e["data"]["text"] for e in history(client, ticket) if "text" in e["data"]] == [
+        f"Order 1042{separator}has not arrived", f"Sorry{separator}checking", f"Courier{separator}called"]
 
 
 # -- numbers, dates and cursors out of range ----------------------------------------------------

@@ -99,9 +99,9 @@ def test_escalation_is_part_of_the_policy_and_defaults_to_notify_then_urgent(cli
 
 def test_revise_and_the_history_shows_defined_then_revised_with_the_actor(client, keys):
     pid = define(client)["sla_policy_id"]
-    agent = {"Authorization": f"Bearer {keys.agent}"}
+    admin = {"Authorization": f"Bearer {keys.admin}"}
 
-    revised = client.put(f"/v1/sla-policies/{pid}", headers=agent, json=policy_body(
+    revised = client.put(f"/v1/sla-policies/{pid}", headers=admin, json=policy_body(
         name="VIP urgent (faster)", targets={"first_reply_minutes": 30}, calendar=OFFICE_HOURS,
         expected_version=1, reason="new contract"))
 
@@ -113,7 +113,7 @@ def test_revise_and_the_history_shows_defined_then_revised_with_the_actor(client
     events = history(client, pid)
     assert [e["type"] for e in events] == ["SlaPolicy.Defined", "SlaPolicy.Revised"]
     assert events[0]["actor"] == {"kind": "integrator", "id": "shop-connector"}
-    assert events[1]["actor"] == {"kind": "agent", "id": "agent-ada"} and events[1]["reason"] == "new contract"
+    assert events[1]["actor"] == {"kind": "agent", "id": "admin-abe"} and events[1]["reason"] == "new contract"
     assert events[1]["data"]["targets"] == {"first_reply": 1800, "next_reply": None, "periodic_update": None, "resolution": None}
     assert events[1]["data"]["calendar"]["holidays"] == ["2026-10-01"]
 
@@ -222,6 +222,22 @@ def test_an_auditor_reads_but_cannot_change_policies(client, keys):
     assert is_problem(client.post("/v1/sla-policies", json=policy_body(), headers=auditor), 403)
     assert is_problem(client.put(f"/v1/sla-policies/{pid}", json=policy_body(), headers=auditor), 403)
     assert is_problem(client.delete(f"/v1/sla-policies/{pid}", headers=auditor), 403)
+
+
+def test_an_agent_works_under_policies_but_cannot_define_revise_or_retire_them(client, keys):
+    """Hostile run: an agent's key defined its own SLA policy. Agents and teams are managed by
+    integrators and admins; SLA policies now are too."""
+    pid = define(client)["sla_policy_id"]
+    head = client.get("/v1/events").json()["head"]
+    agent = {"Authorization": f"Bearer {keys.agent}"}
+    assert client.get(f"/v1/sla-policies/{pid}", headers=agent).status_code == 200
+    for refused in (client.post("/v1/sla-policies", json=policy_body(), headers=agent),
+                    client.put(f"/v1/sla-policies/{pid}", json=policy_body(name="mine"), headers=agent),
+                    client.delete(f"/v1/sla-policies/{pid}", headers=agent)):
+        assert is_problem(refused, 403, "Authorization"), refused.text
+    assert client.get("/v1/events").json()["head"] == head
+    admin = {"Authorization": f"Bearer {keys.admin}"}
+    assert client.post("/v1/sla-policies", json=policy_body(), headers=admin).status_code == 201
 
 
 def test_a_retried_definition_returns_the_first_answer_and_stores_one_event(client):

@@ -285,6 +285,13 @@ def test_an_email_with_no_sender_at_all_is_refused_naming_from(sender):
         "Date: Fri, 31 Dec 9999 23:59:59 +0000",
         "Date: Fri, 31 Dec 9999 23:59:59 -1200",  # past datetime's range once the offset is applied
         "Date:",
+        # Years of fewer than four digits, which the standard library reads as 2001 or 2024:
+        "Date: Mon, 01 Jan 0001 00:00:00 +0000",
+        "Date: Mon, 01 Jan 001 00:00:00 +0000",
+        "Date: Mon, 01 Jan 01 00:00:00 +0000",
+        "Date: Mon, 03 Jun 24 09:30:00 +0800",
+        "Date: Mon, 03 Jun 1 09:30:00 +0800",
+        "Date: Mon, 03 Jun 24 09:30:00 +2024",
     ],
 )
 def test_an_unparseable_or_absurd_date_falls_back_to_the_time_of_receipt(date):
@@ -297,6 +304,14 @@ def test_a_date_inside_the_plausible_range_is_kept():
     raw = email("From: a@example.com", "Message-ID: <x@example.com>", "Date: Thu, 31 Dec 2099 23:59:59 +0000")
 
     assert parse(raw).sent_at == datetime(2099, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("date", ["Date: Thu, 1 Jan 1970 00:00:00 +0000", "Date: 3 Jun 2024 20:24:00 +0800",
+                                  "Date: Mon,\r\n 03 Jun 2024 09:30:00 +0800"])
+def test_a_date_with_its_year_in_four_digits_is_kept(date):
+    raw = email("From: a@example.com", "Message-ID: <x@example.com>", date)
+
+    assert parse(raw).sent_at != RECEIVED_AT
 
 
 def test_a_missing_date_falls_back_to_the_time_of_receipt():
@@ -407,3 +422,18 @@ def test_control_characters_in_a_mail_are_marked_unreadable_like_json_intake_ref
     parsed = parse(b"From: a@example.com\r\nTo: s@shop.com\r\nMessage-ID: <z1@e>\r\nSubject: h\x01i\x1b\r\n\r\nbo\x02dy\tok")
     assert parsed.subject == "h\ufffdi\ufffd"
     assert parsed.text == "bo\ufffddy\tok"
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85", "&#x2028;"])
+def test_a_line_or_paragraph_separator_in_an_html_mail_is_a_line_break_not_a_space(separator):
+    msg = _message("separator@example.com")
+    msg.set_content(f"<p>Order 1042{separator}has not arrived</p>", subtype="html")
+
+    assert parse(msg.as_bytes()).text == "Order 1042\nhas not arrived"
+
+
+def test_a_mail_labelled_latin1_is_read_as_windows_1252_so_its_ellipsis_is_no_line_break():
+    raw = email("From: a@example.com", "Message-ID: <x@example.com>", "Content-Type: text/plain; charset=iso-8859-1",
+                body=b"Wait\x85 Caf\xe9 is closed\r\n")
+
+    assert parse(raw).text == "Wait\u2026 Caf\u00e9 is closed"
