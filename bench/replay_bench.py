@@ -1,12 +1,13 @@
 """Replay benchmark: `ledgerdesk replay` events/s on a seeded log, beside merely reading that log.
 
-    .venv/bin/python bench/replay_bench.py [--backends sqlite,postgres] [--tickets 300]
+    .venv/bin/python bench/replay_bench.py [--backends sqlite,postgres] [--tickets 300] [--profile PREFIX]
 
 For each backend, in fresh scratch databases (dropped at the end): a log made by `seed_traffic`,
 then (a) the reference, reading every event through the library's `select_notifications` in the
 replay's batch size; (b) the replay of every read model into a fresh database up to the head, and
 (c) up to half the head, each through the `ledgerdesk replay` command. It prints events/s and the
-replay ÷ read ratio, and asserts nothing.
+replay ÷ read ratio, and asserts nothing. With --profile, the replay to the head runs under
+pyinstrument and its call tree is written to PREFIX-BACKEND.txt (the figures then include its overhead).
 """
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
 
 import psycopg
 
@@ -56,9 +58,19 @@ def read_rate(settings: Settings) -> tuple[int, float]:
     return events, events / seconds
 
 
-def replay_rate(database: str, until: int, target: str) -> float:
+@contextmanager
+def profiled(path: Path) -> Iterator[None]:
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.0005)
+    with profiler:
+        yield
+    path.write_text(profiler.output_text(unicode=True, show_all=False))
+
+
+def replay_rate(database: str, until: int, target: str, profile: Path | None = None) -> float:
     out = io.StringIO()
-    with contextlib.redirect_stdout(out):
+    with contextlib.redirect_stdout(out), profiled(profile) if profile else nullcontext():
         code = main(["replay", "--until", str(until), "--to", target, "--quiet", "--database", database])
     if code != 0:
         raise SystemExit(f"replay failed with {code}")
@@ -72,6 +84,7 @@ def main_bench() -> None:
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--tickets", type=int, default=300)
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--profile", metavar="PREFIX", help="profile the replay to the head into PREFIX-BACKEND.txt")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         for backend in args.backends.split(","):
@@ -85,7 +98,8 @@ def main_bench() -> None:
                 events, read = read_rate(settings)
                 with scratch(backend, args.postgres_url, folder, "full") as full, \
                         scratch(backend, args.postgres_url, folder, "half") as half:
-                    whole = replay_rate(database, head, full)
+                    profile = Path(f"{args.profile}-{backend}.txt") if args.profile else None
+                    whole = replay_rate(database, head, full, profile)
                     halfway = replay_rate(database, head // 2, half)
                 print(f"{backend}: log of {events} events ({args.tickets} seeded tickets)")
                 print(f"  read the log           {read:>10,.0f} events/s")

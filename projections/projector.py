@@ -16,8 +16,10 @@ and the follower tries again later.
 from __future__ import annotations
 
 import sqlite3
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 import psycopg
 from eventsourcing import persistence as es
@@ -35,6 +37,7 @@ from .read_model import Batch, ReadModel
 from .store import ReadStore
 
 DEFAULT_BATCH_SIZE = 1000
+_position = attrgetter("id")
 
 # Failures of the database or its connection: retried later, never blamed on an event.
 _OUTAGES: tuple[type[BaseException], ...] = (
@@ -71,10 +74,26 @@ class ApplyFailed(Exception):
 
 
 class _Records:
-    """Each notification made an EventRecord once, whichever read models take it."""
+    """One batch of the log as every read model takes it: each notification's event type worked
+    out once, and its EventRecord made once, whichever read models take it. (Per read model,
+    working out the types again cost a rebuild as much as a small read model's handlers.)"""
 
-    def __init__(self) -> None:
+    def __init__(self, notifications: Sequence[Notification]) -> None:
+        self.notifications = notifications
+        self.types = [event_type(n.topic) for n in notifications]
+        self.kinds = frozenset(self.types)
         self._made: dict[int, EventRecord | Exception] = {}
+
+    def first_after(self, position: int) -> int:
+        """The index of the first notification after `position` (the batch is in log order)."""
+        return bisect_right(self.notifications, position, key=_position)
+
+    def wanted(self, event_types: frozenset[str], after: int) -> list[Notification]:
+        """The notifications after position `after` of the given event types, in log order."""
+        if self.kinds.isdisjoint(event_types):
+            return []
+        start = self.first_after(after)
+        return [n for n, kind in zip(self.notifications[start:], self.types[start:]) if kind in event_types]
 
     def of(self, notification: Notification) -> EventRecord:
         made = self._made.get(notification.id)
@@ -191,7 +210,7 @@ class Projector:
         """
         if not notifications:
             return 0
-        records = records or _Records()
+        records = records or _Records(notifications)
         model = target.model
         generation, position, any_held = self.position(conn, target, lock=True)
         last = notifications[-1].id
@@ -201,10 +220,7 @@ class Projector:
         work = Pass(conn, model, generation, held, self.clock)
         by_position: dict[int, Notification] = {}
         pending: list[EventRecord] = []
-        wanted = model.event_types
-        for notification in notifications:
-            if notification.id <= position or event_type(notification.topic) not in wanted:
-                continue
+        for notification in records.wanted(model.event_types, position):
             by_position[notification.id] = notification
             try:
                 record = records.of(notification)
@@ -218,7 +234,7 @@ class Projector:
         else:
             work.run(pending)
         self.store.set_position(conn, model.name, generation, last, moved_at=self.clock())
-        return sum(1 for n in notifications if n.id > position)
+        return len(notifications) - records.first_after(position)
 
     def apply(self, notifications: Sequence[Notification], targets: Sequence[Target] | None = None,
               on_error: Callable[[Target, Exception], None] | None = None) -> int:
@@ -226,7 +242,7 @@ class Projector:
         positions the furthest moved on. A target that fails (not an event's fault: those are
         parked) raises, or, with `on_error`, is reported there while the others go on."""
         targets = targets if targets is not None else [Target(m) for m in self.models]
-        records = _Records()
+        records = _Records(notifications)
         applied = 0
         for target in targets:
             try:
@@ -238,8 +254,7 @@ class Projector:
         return applied
 
     def _apply_to(self, notifications: Sequence[Notification], target: Target, records: _Records) -> int:
-        wanted = target.model.event_types
-        if not any(event_type(n.topic) in wanted for n in notifications):
+        if records.kinds.isdisjoint(target.model.event_types):
             # Nothing of the batch is for this model: one statement moves it on (the batch is all
             # the log holds from just before its first event to its last).
             if self.store.skip_to(target.model.name, target.generation, notifications[0].id - 1, notifications[-1].id,

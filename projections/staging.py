@@ -15,7 +15,7 @@ from operator import itemgetter
 from typing import Any
 
 from psycopg import sql as psycopg_sql
-from sqlalchemy import Connection, Select, Table, and_, bindparam, select, tuple_
+from sqlalchemy import Connection, Select, Table, and_, any_, bindparam, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 _ABSENT = object()
@@ -39,19 +39,27 @@ def _load_statement(table: Table) -> Select:
 
 
 @cache
-def _prefetch_statement(table: Table) -> Select:
+def _prefetch_statement(table: Table, dialect: str) -> Select:
     """Rows by a list of keys, built once per table (a follower prefetches in every small batch,
     and building the statement cost more than running it). A composite key is read per value of
     its first column (a tenant, say) with an IN on the rest: an index range the planner always
-    takes, unlike a long list of row values across the whole key."""
+    takes, unlike a long list of row values across the whole key.
+
+    On PostgreSQL a single-column list is one array parameter (`= ANY(...)`) rather than an IN
+    of one parameter per key: the statement's text is then the same whatever the keys, so it is
+    not rendered, parsed and planned afresh for every list (a replay's prefetches ran ~5 ms each)."""
     keys, values = _columns(table)
     split = 1 if len(keys) > 1 else 0
     rest = keys[split:]
-    listed = bindparam("p_keys", expanding=True)
+    if len(rest) == 1 and dialect == "postgresql":
+        listed = rest[0] == any_(bindparam("p_keys", type_=postgresql.ARRAY(rest[0].type)))
+    else:
+        keys_in = bindparam("p_keys", expanding=True)
+        listed = rest[0].in_(keys_in) if len(rest) == 1 else tuple_(*rest).in_(keys_in)
     return select(*keys, *values).where(
         table.c.generation == bindparam("p_generation"),
         *(c == bindparam(f"p_{c.name}") for c in keys[:split]),
-        rest[0].in_(listed) if len(rest) == 1 else tuple_(*rest).in_(listed),
+        listed,
     )
 
 
@@ -194,7 +202,7 @@ class StagedTable:
         split = 1 if len(self.key_columns) > 1 else 0
         for k in missing:
             groups.setdefault(k[:split], []).append(k)
-        query = _prefetch_statement(self.table)
+        query = _prefetch_statement(self.table, self.conn.dialect.name)
         one_rest = len(self.key_columns) - split == 1  # the IN lists values, else tuples of values
         for prefix, keys_of_group in groups.items():
             params: dict[str, Any] = {"p_generation": self.generation}

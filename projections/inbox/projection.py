@@ -116,7 +116,11 @@ class TicketInbox(ReadModel):
         state = self._state(batch)
         state.last_position = events[-1].position
         opened = {e.aggregate_id for e in events if e.type == "Ticket.Opened"}
-        tickets = {e.aggregate_id for e in events if e.type.startswith("Ticket.")} - opened
+        # Opened tickets too, whose rows should not exist yet: read absent, their new rows are
+        # written with a plain INSERT (COPY on PostgreSQL) instead of upserted blind, which cost
+        # the server more than reading the keys in the same statements (PostgreSQL replay of
+        # 1,500 tickets: sla_tickets writes 0.22 -> 0.12 s, inbox_tickets 0.11 -> 0.08 s).
+        tickets = {e.aggregate_id for e in events if e.type.startswith("Ticket.")}
         batch.table(inbox_tickets).prefetch({"ticket_id": t} for t in tickets)
         state.sla.prefetch(events, opened, tickets)
 
