@@ -239,8 +239,8 @@ def test_a_nul_already_in_the_log_is_stored_as_a_replacement_character_alike_on_
         ref = random_ref()
         return c.CommandContext(tenant, Actor(ActorKind.AGENT, "agent\x00ada"), ref, ref)
 
-    ledger.execute(c.DefineSlaPolicy(context(), name="vip\x00policy", rank=1, match={},
-                                     targets={"first_reply": 3600, "next_reply": None, "periodic_update": None, "resolution": None}))
+    defined = ledger.execute(c.DefineSlaPolicy(context(), name="vip policy", rank=1, match={},
+                                               targets={"first_reply": 3600, "next_reply": None, "periodic_update": None, "resolution": None}))
     taken = ledger.execute(c.ReceiveInboundMessage(
         context(), channel=Channel.TAOBAO, external_thread_id="thread\x00", external_user_id="buyer\x001",
         external_message_id="m\x001", text="hi\x00there", sent_at=datetime(2026, 11, 11, tzinfo=timezone.utc),
@@ -254,7 +254,13 @@ def test_a_nul_already_in_the_log_is_stored_as_a_replacement_character_alike_on_
     stored = ledger.aggregate(tenant, Ticket, ticket)
     stored.trigger_event(Ticket.Assigned, timestamp=datetime(2026, 11, 11, 1, tzinfo=timezone.utc),
                          meta=context().meta(), agent_id="li\x00na", team_id="team\x00a")
-    ledger._append([stored])
+    # So are names with one (an SLA policy's, since): revised here as an older version did.
+    from ledgerdesk.domain.sla_policy import SlaPolicy
+    policy = ledger.aggregate(tenant, SlaPolicy, UUID(defined.result["sla_policy_id"]))
+    terms = {name: getattr(policy, name) for name in ("rank", "match", "targets", "warning_percent", "calendar", "escalation")}
+    policy.trigger_event(SlaPolicy.Revised, timestamp=datetime(2026, 11, 10, tzinfo=timezone.utc), meta=context().meta(),
+                         name="vip\x00policy", **terms)
+    ledger._append([stored, policy])
 
     projector = Projector(read_store, ledger.recorder, all_read_models())
     projector.catch_up()
