@@ -16,8 +16,10 @@ Must not import interfaces, fastapi or SQL drivers.
 """
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -173,9 +175,15 @@ class _CheckpointWalk:
 
 
 def _log_pages(records: ChainRecords, head: int, page: int) -> Iterator[list[LogRow]]:
-    """The log up to `head` in pages, the next one read while the caller hashes this one: on
-    PostgreSQL the wait for rows is then spent hashing (the database works in its own process,
-    and the driver waits for it without holding the GIL)."""
+    """The log up to `head` in pages; where the records read ahead (PostgreSQL), the next page is
+    read while the caller hashes this one, so the wait for rows is spent hashing (the database
+    works in its own process, and the driver waits for it without holding the GIL)."""
+    if not records.reads_ahead:
+        after = 0
+        while after < head and (rows := records.select_log_links(after, page)):
+            after = rows[-1][0]
+            yield rows
+        return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-read") as reader:
         upcoming = reader.submit(records.select_log_links, 0, page) if head > 0 else None
         while upcoming is not None:
@@ -187,9 +195,27 @@ def _log_pages(records: ChainRecords, head: int, page: int) -> Iterator[list[Log
             yield rows
 
 
+@contextmanager
+def _collections_paused() -> Iterator[None]:
+    """Verifying allocates a few objects per event and keeps one per stream, and makes no
+    reference cycles: the collector's passes over them were a fifth of its time."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def verify_log(records: ChainRecords, progress: Callable[[int], None] | None = None, page: int = PAGE) -> LogReport:
     """Every stream's chain and every checkpoint, reading the log once in pages; `progress` is
     told how many events each page held."""
+    with _collections_paused():
+        return _verify_log(records, progress, page)
+
+
+def _verify_log(records: ChainRecords, progress: Callable[[int], None] | None, page: int) -> LogReport:
     started = time.perf_counter()
     report = LogReport()
     origin, began_at = records.chain_origin()

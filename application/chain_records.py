@@ -29,6 +29,10 @@ LogRow = tuple[int, str, int, str, bytes, "str | None"]
 
 
 class ChainRecords(Protocol):
+    # Whether verifying reads the log's next page while it hashes this one: worth a thread when the
+    # database works in a process of its own (PostgreSQL); SQLite's reads run in this one, under the GIL.
+    reads_ahead: bool
+
     def select_chain_links(self, originator_id: UUID) -> list[StreamRow]: ...
 
     def select_recorded_versions(self, originator_id: UUID) -> list[int]: ...

@@ -36,6 +36,7 @@ PIPELINE_MAX_BYTES = 1024 * 1024
 
 
 class LedgerPostgresRecorder(PostgresApplicationRecorder):
+    reads_ahead = True  # chain_records.ChainRecords
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name=events_table_name)
         self.last_hashes = LastHashes()

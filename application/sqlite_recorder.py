@@ -27,6 +27,7 @@ _DASHED = ("substr({id}, 1, 8) || '-' || substr({id}, 9, 4) || '-' || substr({id
 
 
 class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
+    reads_ahead = False  # chain_records.ChainRecords
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name)
         self.last_hashes = LastHashes()
