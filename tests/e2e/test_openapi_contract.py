@@ -29,7 +29,7 @@ from tests.conftest import runtime_of
 
 pytestmark = pytest.mark.e2e
 
-EXAMPLES = int(os.environ.get("LEDGERDESK_CONTRACT_EXAMPLES", "20"))
+EXAMPLES = int(os.environ.get("LEDGERDESK_CONTRACT_EXAMPLES", "12"))
 # Left out, and why: the domain refuses some schema-valid values that a JSON Schema cannot express
 # (a phone number that does not exist, a message with neither text nor attachments, a ticket with
 # no customer to attach it to, a calendar whose windows overlap). Those are 422 problems naming the
